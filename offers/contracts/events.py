@@ -1,0 +1,333 @@
+"""The event schemas of the engine (version 1).
+
+Customer-facing events carry pseudonymous customer ids only: no phone number, name or
+address ever travels on a topic.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from offers.contracts.base import MAX_TEXT_CHARS, Event, Identifier, ShortText, UtcDatetime
+
+Latitude = Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180.0, le=180.0, allow_inf_nan=False)]
+Euros = Annotated[float, Field(ge=0.0, le=1_000_000.0, allow_inf_nan=False)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
+
+
+class Language(StrEnum):
+    IT = "it"
+    EN = "en"
+    DE = "de"
+    FR = "fr"
+
+
+class Channel(StrEnum):
+    """Channels an offer can be sent over."""
+
+    SMS = "sms"
+    MESSENGER = "messenger"
+    WHATSAPP = "whatsapp"
+    PUSH = "push"
+
+
+class ConsentScope(StrEnum):
+    """What a customer can consent to: each channel, and the use of their location."""
+
+    SMS = "sms"
+    MESSENGER = "messenger"
+    WHATSAPP = "whatsapp"
+    PUSH = "push"
+    LOCATION = "location"
+
+
+class LocationSource(StrEnum):
+    GPS = "gps"
+    NETWORK = "network"
+    WIFI = "wifi"
+
+
+class LocationPing(Event):
+    """A customer's position, reported by the mobile app."""
+
+    TYPE: ClassVar[str] = "location_ping"
+    type: Literal["location_ping"] = "location_ping"
+    customer_id: Identifier
+    lat: Latitude
+    lon: Longitude
+    accuracy_m: float = Field(ge=0.0, le=10_000.0, allow_inf_nan=False)
+    speed_mps: float | None = Field(None, ge=0.0, le=100.0, allow_inf_nan=False)
+    source: LocationSource = LocationSource.GPS
+
+
+class SocialPlatform(StrEnum):
+    FACEBOOK = "facebook"
+    INSTAGRAM = "instagram"
+    X = "x"
+    TIKTOK = "tiktok"
+    MESSENGER = "messenger"
+    WHATSAPP = "whatsapp"
+
+
+class SocialPost(Event):
+    """A public post or a message by a known customer on a social or messaging channel."""
+
+    TYPE: ClassVar[str] = "social_post"
+    type: Literal["social_post"] = "social_post"
+    customer_id: Identifier
+    platform: SocialPlatform
+    language: Language
+    text: Text
+    brand_mentions: tuple[ShortText, ...] = Field((), max_length=20)
+    hashtags: tuple[ShortText, ...] = Field((), max_length=30)
+
+
+class BookingAction(StrEnum):
+    SEARCH = "search"
+    QUOTE = "quote"
+    BOOK = "book"
+    CANCEL = "cancel"
+
+
+class SalesChannel(StrEnum):
+    WEB = "web"
+    APP = "app"
+    CALL_CENTER = "call_center"
+    AGENCY = "agency"
+
+
+class BookingEvent(Event):
+    """One step of the booking funnel: search, quote, book or cancel."""
+
+    TYPE: ClassVar[str] = "booking"
+    type: Literal["booking"] = "booking"
+    customer_id: Identifier
+    action: BookingAction
+    route_id: Identifier
+    sailing_id: Identifier | None = None
+    departure_date: UtcDatetime | None = None
+    passengers: int = Field(1, ge=1, le=20)
+    cars: int = Field(0, ge=0, le=5)
+    price_eur: Euros | None = None
+    booking_ref: Identifier | None = None
+    sales_channel: SalesChannel = SalesChannel.WEB
+    offer_decision_id: Identifier | None = None
+    """The decision of the offer that was redeemed with this booking, if any."""
+
+    @model_validator(mode="after")
+    def _fields_needed_by_action(self) -> BookingEvent:
+        if self.action is not BookingAction.SEARCH and self.sailing_id is None:
+            raise ValueError(f"sailing_id: is required for a {self.action.value}")
+        if self.action in (BookingAction.QUOTE, BookingAction.BOOK) and self.price_eur is None:
+            raise ValueError(f"price_eur: is required for a {self.action.value}")
+        if self.action in (BookingAction.BOOK, BookingAction.CANCEL) and self.booking_ref is None:
+            raise ValueError(f"booking_ref: is required for a {self.action.value}")
+        return self
+
+
+class SailingStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    DELAYED = "delayed"
+    CANCELLED = "cancelled"
+    DEPARTED = "departed"
+
+
+class SailingUpdate(Event):
+    """The state of one sailing: schedule, capacity, load and current fare."""
+
+    TYPE: ClassVar[str] = "sailing_update"
+    type: Literal["sailing_update"] = "sailing_update"
+    sailing_id: Identifier
+    route_id: Identifier
+    origin_port: Identifier
+    destination_port: Identifier
+    departure_time: UtcDatetime
+    arrival_time: UtcDatetime
+    capacity_passengers: int = Field(ge=0, le=10_000)
+    capacity_cars: int = Field(ge=0, le=5_000)
+    booked_passengers: int = Field(ge=0, le=10_000)
+    booked_cars: int = Field(ge=0, le=5_000)
+    fare_eur: Euros
+    """The current lowest adult fare of the sailing."""
+    status: SailingStatus = SailingStatus.SCHEDULED
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SailingUpdate:
+        if self.arrival_time <= self.departure_time:
+            raise ValueError("arrival_time: must be after departure_time")
+        if self.booked_passengers > self.capacity_passengers:
+            raise ValueError("booked_passengers: exceeds capacity_passengers")
+        if self.booked_cars > self.capacity_cars:
+            raise ValueError("booked_cars: exceeds capacity_cars")
+        if self.origin_port == self.destination_port:
+            raise ValueError("destination_port: must differ from origin_port")
+        return self
+
+
+class ConsentSource(StrEnum):
+    APP = "app"
+    API = "api"
+    SMS_REPLY = "sms_reply"
+    ADMIN = "admin"
+    ERASURE = "erasure"
+
+
+class ConsentChange(Event):
+    """A customer grants or withdraws consent for one channel or for location use.
+
+    The consent topic is compacted on ``consent_key`` (customer and scope), so it holds
+    the latest decision for every pair.
+    """
+
+    TYPE: ClassVar[str] = "consent_change"
+    type: Literal["consent_change"] = "consent_change"
+    customer_id: Identifier
+    scope: ConsentScope
+    granted: bool
+    source: ConsentSource
+
+    @property
+    def consent_key(self) -> str:
+        return f"{self.customer_id}|{self.scope.value}"
+
+
+class CampaignAction(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    ACTIVATED = "activated"
+    PAUSED = "paused"
+    ENDED = "ended"
+
+
+class CampaignChange(Event):
+    """A change to a campaign, with the campaign's whole new state and who made it."""
+
+    TYPE: ClassVar[str] = "campaign_change"
+    type: Literal["campaign_change"] = "campaign_change"
+    campaign_id: Identifier
+    action: CampaignAction
+    actor: ShortText
+    revision: int = Field(ge=1)
+    campaign: dict[str, Any]
+    """The campaign document after the change (its schema belongs to the offers API)."""
+
+
+class DecisionOutcome(StrEnum):
+    SEND = "send"
+    HOLDOUT = "holdout"
+    CONTROL = "control"
+    SUPPRESSED = "suppressed"
+    NO_OFFER = "no_offer"
+
+
+class ScoredCandidate(BaseModel):
+    """One campaign considered for a decision, with its model score and priority."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    campaign_id: Identifier
+    propensity: Probability
+    priority: float = Field(allow_inf_nan=False)
+    eligible: bool = True
+    reason: ShortText | None = None
+
+
+class OfferDecision(Event):
+    """What the engine decided for one trigger: an offer to send, or why none.
+
+    ``decision_id`` is deterministic (from the trigger event and the campaign), so a
+    replay produces the same id and every send can be idempotent on it.
+    """
+
+    TYPE: ClassVar[str] = "offer_decision"
+    type: Literal["offer_decision"] = "offer_decision"
+    decision_id: Identifier
+    customer_id: Identifier
+    trigger_event_id: Identifier
+    trigger: ShortText
+    outcome: DecisionOutcome
+    reason: ShortText
+    campaign_id: Identifier | None = None
+    channel: Channel | None = None
+    candidates: tuple[ScoredCandidate, ...] = Field((), max_length=100)
+    model_version: ShortText | None = None
+    exploration: bool = False
+    propensity: Probability | None = None
+    expires_at: UtcDatetime | None = None
+
+    @model_validator(mode="after")
+    def _offer_needs_campaign(self) -> OfferDecision:
+        offered = (DecisionOutcome.SEND, DecisionOutcome.HOLDOUT)
+        if self.outcome in offered and self.campaign_id is None:
+            raise ValueError(f"campaign_id: is required when the outcome is {self.outcome.value}")
+        if self.outcome is DecisionOutcome.SEND and self.channel is None:
+            raise ValueError("channel: is required when the outcome is send")
+        return self
+
+
+class DeliveryState(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    UNDELIVERED = "undelivered"
+
+
+class DeliveryStatus(Event):
+    """The state of one message sent for a decision, as the provider reports it."""
+
+    TYPE: ClassVar[str] = "delivery_status"
+    type: Literal["delivery_status"] = "delivery_status"
+    decision_id: Identifier
+    customer_id: Identifier
+    channel: Channel
+    status: DeliveryState
+    provider_message_id: ShortText | None = None
+    error_code: ShortText | None = None
+
+
+class ResponseAction(StrEnum):
+    CLICK = "click"
+    REDEEM = "redeem"
+    REPLY = "reply"
+
+
+class CustomerResponse(Event):
+    """A customer's response to an offer: a click, a redemption or a reply."""
+
+    TYPE: ClassVar[str] = "customer_response"
+    type: Literal["customer_response"] = "customer_response"
+    customer_id: Identifier
+    action: ResponseAction
+    channel: Channel
+    decision_id: Identifier | None = None
+    text: Text | None = None
+
+    @model_validator(mode="after")
+    def _fields_needed_by_action(self) -> CustomerResponse:
+        if self.action is ResponseAction.REPLY and self.text is None:
+            raise ValueError("text: is required for a reply")
+        if self.action is not ResponseAction.REPLY and self.decision_id is None:
+            raise ValueError(f"decision_id: is required for a {self.action.value}")
+        return self
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.TYPE: cls
+    for cls in (
+        LocationPing,
+        SocialPost,
+        BookingEvent,
+        SailingUpdate,
+        ConsentChange,
+        CampaignChange,
+        OfferDecision,
+        DeliveryStatus,
+        CustomerResponse,
+    )
+}

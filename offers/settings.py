@@ -1,0 +1,108 @@
+"""The one settings object of the engine.
+
+Every value comes from an environment variable prefixed ``OFFERS_`` (the variable is
+named beside each field). Obtain it with :func:`get_settings`; never build it at import
+time, and pass it down to what needs it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_KAFKA_PORT = 19092
+DEFAULT_REDIS_PORT = 16379
+DEVELOPMENT_SECRET = "development-only-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """Typed configuration, read from ``OFFERS_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="OFFERS_", extra="ignore", frozen=True)
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", description="OFFERS_ENVIRONMENT: development, test or production."
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(DEVELOPMENT_SECRET),
+        description="OFFERS_SECRET_KEY: signs tokens and links; must be set in production.",
+    )
+
+    # Kafka
+    kafka_bootstrap: str = Field(
+        f"127.0.0.1:{DEFAULT_KAFKA_PORT}",
+        description="OFFERS_KAFKA_BOOTSTRAP: host:port[,host:port] of the Kafka brokers.",
+    )
+    topic_partitions: int = Field(
+        6, ge=1, le=256, description="OFFERS_TOPIC_PARTITIONS: partitions of keyed event topics."
+    )
+    topic_replication: int = Field(
+        1, ge=1, le=5, description="OFFERS_TOPIC_REPLICATION: replication factor of topics."
+    )
+    location_retention_hours: int = Field(
+        24,
+        ge=1,
+        le=24 * 30,
+        description="OFFERS_LOCATION_RETENTION_HOURS: how long raw location pings are kept.",
+    )
+
+    # Redis
+    redis_url: str = Field(
+        f"redis://127.0.0.1:{DEFAULT_REDIS_PORT}/0",
+        description="OFFERS_REDIS_URL: Redis for the online feature store and counters.",
+    )
+
+    # Event validation
+    max_future_skew_seconds: int = Field(
+        300,
+        ge=0,
+        description="OFFERS_MAX_FUTURE_SKEW_SECONDS: events stamped further ahead are rejected.",
+    )
+
+    # Local stack (used where there is no Docker)
+    stack_dir: Path = Field(
+        Path(".stack"),
+        description="OFFERS_STACK_DIR: data, logs and state of the local stack.",
+    )
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "moby-offers",
+        description="OFFERS_CACHE_DIR: downloads reused across runs (Kafka jars).",
+    )
+    kafka_version: str = Field(
+        "4.1.1", description="OFFERS_KAFKA_VERSION: Apache Kafka broker version (4.x)."
+    )
+    stack_kafka_port: int = Field(
+        DEFAULT_KAFKA_PORT,
+        ge=0,
+        le=65535,
+        description="OFFERS_STACK_KAFKA_PORT: broker port of the local stack (0: a free one).",
+    )
+    stack_redis_port: int = Field(
+        DEFAULT_REDIS_PORT,
+        ge=0,
+        le=65535,
+        description="OFFERS_STACK_REDIS_PORT: Redis port of the local stack (0: a free one).",
+    )
+    kafka_heap: str = Field("768m", description="OFFERS_KAFKA_HEAP: broker JVM heap (-Xmx).")
+
+    # Simulator
+    simulator_seed: int = Field(7, description="OFFERS_SIMULATOR_SEED: seed of the world.")
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> Settings:
+        if (
+            self.environment == "production"
+            and self.secret_key.get_secret_value() == DEVELOPMENT_SECRET
+        ):
+            raise ValueError("OFFERS_SECRET_KEY must be set to a real secret in production")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

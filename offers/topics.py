@@ -1,0 +1,122 @@
+"""Kafka topic names, their partition keys and their configuration.
+
+Every producer and consumer of the engine names topics through this module. Keyed event
+topics are partitioned by customer id (sailings by sailing id) so that all events of one
+customer reach the same worker in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from offers.settings import Settings
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """One topic: its name, what its records are keyed by, and how it is configured."""
+
+    name: str
+    key: str
+    """The event field whose value is the record key (the partition key)."""
+    event_types: tuple[str, ...]
+    """The ``type`` values of the events that travel on this topic."""
+    compacted: bool = False
+    single_partition: bool = False
+    retention_ms: int | None = None
+    extra_config: dict[str, str] = field(default_factory=dict)
+
+    def partitions(self, settings: Settings) -> int:
+        return 1 if self.single_partition else settings.topic_partitions
+
+    def config(self, settings: Settings) -> dict[str, str]:
+        cfg: dict[str, str] = {}
+        if self.compacted:
+            cfg["cleanup.policy"] = "compact"
+            cfg["min.cleanable.dirty.ratio"] = "0.1"
+            cfg["segment.ms"] = str(HOUR_MS)
+        retention = self.retention_ms
+        if self.name == LOCATION.name:
+            retention = settings.location_retention_hours * HOUR_MS
+        if retention is not None:
+            cfg["retention.ms"] = str(retention)
+        cfg.update(self.extra_config)
+        return cfg
+
+
+LOCATION = TopicSpec(
+    "events.location", key="customer_id", event_types=("location_ping",), retention_ms=DAY_MS
+)
+SOCIAL = TopicSpec(
+    "events.social", key="customer_id", event_types=("social_post",), retention_ms=7 * DAY_MS
+)
+BOOKING = TopicSpec(
+    "events.booking", key="customer_id", event_types=("booking",), retention_ms=30 * DAY_MS
+)
+SAILING = TopicSpec(
+    "events.sailing", key="sailing_id", event_types=("sailing_update",), retention_ms=30 * DAY_MS
+)
+CONSENT = TopicSpec(
+    "state.consent", key="consent_key", event_types=("consent_change",), compacted=True
+)
+CAMPAIGNS = TopicSpec(
+    "state.campaigns",
+    key="campaign_id",
+    event_types=("campaign_change",),
+    compacted=True,
+    single_partition=True,
+)
+DECISIONS = TopicSpec(
+    "offers.decisions", key="customer_id", event_types=("offer_decision",), retention_ms=30 * DAY_MS
+)
+DELIVERY_STATUS = TopicSpec(
+    "offers.delivery-status",
+    key="customer_id",
+    event_types=("delivery_status",),
+    retention_ms=30 * DAY_MS,
+)
+RESPONSES = TopicSpec(
+    "offers.responses",
+    key="customer_id",
+    event_types=("customer_response",),
+    retention_ms=30 * DAY_MS,
+)
+DEAD_LETTER = TopicSpec(
+    "events.dead-letter", key="source_key", event_types=("dead_letter",), retention_ms=30 * DAY_MS
+)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (
+    LOCATION,
+    SOCIAL,
+    BOOKING,
+    SAILING,
+    CONSENT,
+    CAMPAIGNS,
+    DECISIONS,
+    DELIVERY_STATUS,
+    RESPONSES,
+    DEAD_LETTER,
+)
+
+INPUT_TOPICS: tuple[TopicSpec, ...] = (LOCATION, SOCIAL, BOOKING, SAILING)
+
+_BY_EVENT_TYPE: dict[str, TopicSpec] = {t: spec for spec in ALL_TOPICS for t in spec.event_types}
+_BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in ALL_TOPICS}
+
+
+def topic_for(event_type: str) -> TopicSpec:
+    """The topic that carries events of ``event_type``."""
+    try:
+        return _BY_EVENT_TYPE[event_type]
+    except KeyError:
+        raise KeyError(f"no topic carries events of type {event_type!r}") from None
+
+
+def topic_named(name: str) -> TopicSpec:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown topic {name!r}") from None
