@@ -90,7 +90,7 @@ def to_dead_letter(
         payload_encoding=encoding,  # type: ignore[arg-type]  # one of the two literals
         stage=stage,
         reason=(str(error) or type(error).__name__)[:4_000],
-        errors=tuple(RejectedField(field=e.field, reason=e.reason[:2_000]) for e in errors),
+        errors=tuple(RejectedField(field=e.field[:200], reason=e.reason[:2_000]) for e in errors),
     )
 
 

@@ -1,0 +1,29 @@
+"""A real Kafka broker and a real Redis, started once per test run by the project's own
+stack code, on free ports, in a temporary directory; stopped at the end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from offers.settings import Settings
+from offers.stack import LocalStack
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    root: Path = tmp_path_factory.mktemp("stack")
+    settings = Settings(
+        environment="test", stack_kafka_port=0, stack_redis_port=0, stack_dir=root,
+        topic_partitions=4,
+    )
+    with LocalStack(settings, root) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def stack_settings(local_stack: LocalStack) -> Settings:
+    """Settings pointed at the running test stack."""
+    return local_stack.configured()
