@@ -87,7 +87,7 @@ def to_dead_letter(
         source_offset=source_offset,
         source_key=source_key or "",
         payload=payload,
-        payload_encoding=encoding,  # type: ignore[arg-type]  # one of the two literals
+        payload_encoding=encoding,
         stage=stage,
         reason=(str(error) or type(error).__name__)[:4_000],
         errors=tuple(RejectedField(field=e.field[:200], reason=e.reason[:2_000]) for e in errors),

@@ -145,7 +145,7 @@ def format_storage(libs: Path, settings: Settings, layout: BrokerLayout) -> None
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     argv = _java_argv(
         libs, settings, layout, "kafka.tools.StorageTool", "format",
-        "-t", cluster_id, "-c", str(layout.config_path),
+        f"--cluster-id={cluster_id}", "--config", str(layout.config_path),
     )  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:

@@ -102,8 +102,9 @@ class LocalStack:
         """The settings, pointed at this running stack."""
         if self.state is None:
             raise StackError("the stack is not running")
+        state = self.state
         return self.settings.model_copy(
-            update={"kafka_bootstrap": self.state.kafka_bootstrap, "redis_url": self.state.redis_url}
+            update={"kafka_bootstrap": state.kafka_bootstrap, "redis_url": state.redis_url}
         )
 
     def up(self) -> StackState:

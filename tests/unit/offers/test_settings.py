@@ -1,0 +1,115 @@
+"""Settings: read from OFFERS_* variables, checked, and built once per process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pydantic import ValidationError
+
+from offers.settings import DEVELOPMENT_SECRET, Settings, get_settings
+
+pytestmark = pytest.mark.usefixtures("clean_env")
+
+
+@pytest.fixture
+def fresh_cache() -> Iterator[None]:
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_defaults() -> None:
+    settings = Settings()
+    assert settings.environment == "development"
+    assert settings.kafka_bootstrap == "127.0.0.1:19092"
+    assert settings.redis_url == "redis://127.0.0.1:16379/0"
+    assert settings.topic_partitions == 6
+    assert settings.location_retention_hours == 24
+    assert settings.max_future_skew_seconds == 300
+    assert settings.secret_key.get_secret_value() == DEVELOPMENT_SECRET
+
+
+def test_environment_variable_overrides_the_default(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("OFFERS_KAFKA_BOOTSTRAP", "broker-1:9092,broker-2:9092")
+    clean_env.setenv("OFFERS_TOPIC_PARTITIONS", "12")
+    clean_env.setenv("OFFERS_ENVIRONMENT", "test")
+    settings = Settings()
+    assert settings.kafka_bootstrap == "broker-1:9092,broker-2:9092"
+    assert settings.topic_partitions == 12
+    assert settings.environment == "test"
+
+
+def test_arguments_take_precedence_over_the_environment(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("OFFERS_KAFKA_BOOTSTRAP", "from-env:9092")
+    assert Settings(kafka_bootstrap="from-arg:9092").kafka_bootstrap == "from-arg:9092"
+
+
+def test_unknown_variables_are_ignored(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("OFFERS_NO_SUCH_SETTING", "1")
+    assert not hasattr(Settings(), "no_such_setting")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "field"),
+    [
+        ("OFFERS_TOPIC_PARTITIONS", "0", "topic_partitions"),
+        ("OFFERS_TOPIC_PARTITIONS", "many", "topic_partitions"),
+        ("OFFERS_LOCATION_RETENTION_HOURS", "721", "location_retention_hours"),
+        ("OFFERS_ENVIRONMENT", "staging", "environment"),
+        ("OFFERS_STACK_KAFKA_PORT", "70000", "stack_kafka_port"),
+        ("OFFERS_MAX_FUTURE_SKEW_SECONDS", "-1", "max_future_skew_seconds"),
+    ],
+)
+def test_invalid_environment_values_are_refused(
+    variable: str, value: str, field: str, clean_env: pytest.MonkeyPatch
+) -> None:
+    clean_env.setenv(variable, value)
+    with pytest.raises(ValidationError) as info:
+        Settings()
+    assert [err["loc"] for err in info.value.errors()] == [(field,)]
+
+
+def test_production_refuses_the_default_secret(clean_env: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match="OFFERS_SECRET_KEY must be set"):
+        Settings(environment="production")
+    clean_env.setenv("OFFERS_ENVIRONMENT", "production")
+    with pytest.raises(ValidationError, match="OFFERS_SECRET_KEY must be set"):
+        Settings()
+    clean_env.setenv("OFFERS_SECRET_KEY", DEVELOPMENT_SECRET)
+    with pytest.raises(ValidationError, match="OFFERS_SECRET_KEY must be set"):
+        Settings()
+
+
+def test_production_with_a_real_secret(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("OFFERS_ENVIRONMENT", "production")
+    clean_env.setenv("OFFERS_SECRET_KEY", "s3cr3t-value-from-the-vault")
+    settings = Settings()
+    assert settings.environment == "production"
+    assert settings.secret_key.get_secret_value() == "s3cr3t-value-from-the-vault"
+    assert "s3cr3t" not in repr(settings)
+    assert "s3cr3t" not in str(settings)
+
+
+@pytest.mark.parametrize("environment", ["development", "test"])
+def test_default_secret_is_allowed_outside_production(environment: str) -> None:
+    assert Settings(environment=environment).environment == environment
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings()
+    with pytest.raises(ValidationError):
+        settings.topic_partitions = 3
+
+
+@pytest.mark.usefixtures("fresh_cache")
+def test_get_settings_is_cached(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("OFFERS_KAFKA_BOOTSTRAP", "first:9092")
+    first = get_settings()
+    assert first.kafka_bootstrap == "first:9092"
+    clean_env.setenv("OFFERS_KAFKA_BOOTSTRAP", "second:9092")
+    assert get_settings() is first
+    get_settings.cache_clear()
+    second = get_settings()
+    assert second is not first
+    assert second.kafka_bootstrap == "second:9092"

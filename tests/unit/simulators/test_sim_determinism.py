@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import hashlib
+import itertools
+
+from offers.contracts import Event, encode
+from simulators.world import World, WorldConfig
+
+
+def _digest(config: WorldConfig, limit: int | None = None) -> str:
+    hasher = hashlib.sha256()
+    for event in itertools.islice(World(config).events(), limit):
+        hasher.update(encode(event) + b"\n")
+    return hasher.hexdigest()
+
+
+def test_same_seed_and_config_give_the_same_bytes() -> None:
+    config = WorldConfig(seed=3, customers=1_000, days=1)
+    assert _digest(config) == _digest(WorldConfig(seed=3, customers=1_000, days=1))
+
+
+def test_the_same_world_replays_identically(small_world: World) -> None:
+    first = [encode(e) for e in itertools.islice(small_world.events(), 2_000)]
+    again = [encode(e) for e in itertools.islice(small_world.events(), 2_000)]
+    assert first == again
+
+
+def test_another_seed_gives_another_stream() -> None:
+    assert _digest(WorldConfig(seed=3), 3_000) != _digest(WorldConfig(seed=4), 3_000)
+
+
+def test_a_shorter_period_is_a_prefix_of_a_longer_one(small_events: list[Event]) -> None:
+    one_day = [encode(e) for e in World(WorldConfig(seed=11, customers=1_000, days=1)).events()]
+    assert one_day == [encode(e) for e in small_events[: len(one_day)]]
+    assert len(small_events) > len(one_day)
