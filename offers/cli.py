@@ -13,12 +13,15 @@ from offers.demo import demo
 from offers.errors import OffersError
 from offers.settings import get_settings
 from offers.stack import LocalStack, stack_status
+from offers.stack.kafka import broker_jars, create_topics
 from offers.stopping import stop_on_sigterm
 from simulators.cli import app as simulate_app
 
 app = typer.Typer(help="Real-time, location-aware offer engine.", no_args_is_help=True)
 stack_app = typer.Typer(help="The local stack: a Kafka broker and Redis as child processes.")
+topics_app = typer.Typer(help="The engine's Kafka topics.")
 app.add_typer(stack_app, name="stack")
+app.add_typer(topics_app, name="topics")
 app.add_typer(simulate_app, name="simulate")
 app.command(name="demo")(demo)
 
@@ -60,6 +63,21 @@ def stack_up(
         typer.echo("stopping the stack")
     finally:
         stack.down()
+
+
+@stack_app.command("fetch")
+def stack_fetch() -> None:
+    """Fetch the Kafka broker's jars from Maven Central into the cache (once)."""
+    libs = broker_jars(get_settings())
+    typer.echo(f"Kafka broker jars in {libs}")
+
+
+@topics_app.command("create")
+def topics_create() -> None:
+    """Create the engine's topics on OFFERS_KAFKA_BOOTSTRAP (idempotent)."""
+    settings = get_settings()
+    created = create_topics(settings.kafka_bootstrap, settings)
+    typer.echo(f"created {len(created)} topic(s): {', '.join(created) or 'none needed'}")
 
 
 @stack_app.command("down")

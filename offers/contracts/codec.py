@@ -42,8 +42,9 @@ def decode(
     if isinstance(raw, str):
         raw = raw.encode("utf-8", errors="surrogatepass")
     if len(raw) > MAX_RECORD_BYTES:
-        raise ContractError([FieldError("$", f"record is {len(raw)} bytes, over the limit "
-                                              f"of {MAX_RECORD_BYTES}")])
+        raise ContractError(
+            [FieldError("$", f"record is {len(raw)} bytes, over the limit of {MAX_RECORD_BYTES}")]
+        )
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -52,7 +53,10 @@ def decode(
         raise ContractError([FieldError("$", f"must be a JSON object, got {_json_kind(data)}")])
     cls = _event_class(data, expected)
     try:
-        return cls.model_validate(data, context={"clock": clock or ValidationClock()})
+        # Strict JSON validation: no true for 1.0, no number for a timestamp.
+        return cls.model_validate_json(
+            raw, strict=True, context={"clock": clock or ValidationClock()}
+        )
     except ValidationError as exc:
         raise ContractError(_field_errors(exc)) from None
 
@@ -107,14 +111,21 @@ def _event_class(
     allowed = (expected,) if isinstance(expected, type) else expected
     if allowed is not None and cls not in allowed:
         names = ", ".join(c.TYPE for c in allowed)
-        raise ContractError([FieldError("type", f"{kind!r} does not belong here; "
-                                                f"expected {names}")])
+        raise ContractError(
+            [FieldError("type", f"{kind!r} does not belong here; expected {names}")]
+        )
     version = data.get("schema_version")
     if version is None:
         raise ContractError([FieldError("schema_version", "is missing")])
     if version != SCHEMA_VERSION:
-        raise ContractError([FieldError("schema_version", f"unsupported version {version!r}; "
-                                                          f"this reader knows {SCHEMA_VERSION}")])
+        raise ContractError(
+            [
+                FieldError(
+                    "schema_version",
+                    f"unsupported version {version!r}; this reader knows {SCHEMA_VERSION}",
+                )
+            ]
+        )
     return cls
 
 

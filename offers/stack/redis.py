@@ -28,8 +28,10 @@ def redis_server_binary() -> str:
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     log.info("installing Debian's redis-server")
-    for argv in ([*sudo, apt, "update", "-qq"], [*sudo, apt, "install", "-y", "-qq",
-                                                 "redis-server"]):
+    for argv in (
+        [*sudo, apt, "update", "-qq"],
+        [*sudo, apt, "install", "-y", "-qq", "redis-server"],
+    ):
         done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
         if done.returncode != 0:
             raise StackError(f"'{' '.join(argv)}' failed:\n{done.stderr[-2000:]}")

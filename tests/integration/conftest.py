@@ -16,7 +16,10 @@ from offers.stack import LocalStack
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     root: Path = tmp_path_factory.mktemp("stack")
     settings = Settings(
-        environment="test", stack_kafka_port=0, stack_redis_port=0, stack_dir=root,
+        environment="test",
+        stack_kafka_port=0,
+        stack_redis_port=0,
+        stack_dir=root,
         topic_partitions=4,
     )
     with LocalStack(settings, root) as stack:

@@ -15,8 +15,10 @@ def produce(bootstrap: str, events: Iterable[Event]) -> dict[str, list[tuple[int
     """Send events to their topics with acks=all; return (partition, offset) per topic."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     futures = [
-        (topic_for(e.TYPE).name, producer.send(
-            topic_for(e.TYPE).name, value=encode(e), key=e.partition_key().encode()))
+        (
+            topic_for(e.TYPE).name,
+            producer.send(topic_for(e.TYPE).name, value=encode(e), key=e.partition_key().encode()),
+        )
         for e in events
     ]
     producer.flush()

@@ -71,8 +71,9 @@ def test_a_malformed_record_becomes_a_dead_letter_that_travels_too(
 
     with pytest.raises(ContractError) as rejected:
         decode(payload)
-    letter = to_dead_letter(payload, rejected.value, source_topic="events.location",
-                            source_partition=0, source_offset=1)
+    letter = to_dead_letter(
+        payload, rejected.value, source_topic="events.location", source_partition=0, source_offset=1
+    )
     placed = produce(stack_settings.kafka_bootstrap, [letter])
     [(_, value)] = consume_records(
         stack_settings.kafka_bootstrap, "events.dead-letter", placed["events.dead-letter"]

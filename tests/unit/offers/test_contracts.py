@@ -240,8 +240,8 @@ BAD_INPUT = [
     pytest.param(
         "location_ping", {"lon": -180.5}, "lon", "greater than or equal to -180", id="lon-lo"
     ),
-    pytest.param("location_ping", {"lat": "NaN"}, "lat", "finite number", id="lat-nan"),
-    pytest.param("location_ping", {"lon": "-Infinity"}, "lon", "finite number", id="lon-inf"),
+    pytest.param("location_ping", {"lat": "NaN"}, "lat", "valid number", id="lat-nan"),
+    pytest.param("location_ping", {"lon": "-Infinity"}, "lon", "valid number", id="lon-inf"),
     pytest.param("location_ping", {"lat": "north"}, "lat", "valid number", id="lat-text"),
     pytest.param("location_ping", {"lat": None}, "lat", "valid number", id="lat-null"),
     pytest.param("location_ping", {"lon": ...}, "lon", "Field required", id="lon-missing"),
@@ -319,7 +319,7 @@ BAD_INPUT = [
         id="hashtag-long",
     ),
     pytest.param(
-        "social_post", {"hashtags": "capri"}, "hashtags", "valid tuple", id="hashtags-not-list"
+        "social_post", {"hashtags": "capri"}, "hashtags", "valid array", id="hashtags-not-list"
     ),
     # BookingEvent
     pytest.param(
@@ -337,7 +337,7 @@ BAD_INPUT = [
         "booking", {"passengers": 21}, "passengers", "less than or equal to 20", id="pax-21"
     ),
     pytest.param(
-        "booking", {"passengers": 2.5}, "passengers", "fractional part", id="pax-fraction"
+        "booking", {"passengers": 2.5}, "passengers", "valid integer", id="pax-fraction"
     ),
     pytest.param("booking", {"cars": 6}, "cars", "less than or equal to 5", id="cars-6"),
     pytest.param(
@@ -520,7 +520,7 @@ BAD_INPUT = [
         id="actor-long",
     ),
     pytest.param(
-        "campaign_change", {"campaign": [1, 2]}, "campaign", "valid dictionary", id="doc-list"
+        "campaign_change", {"campaign": [1, 2]}, "campaign", "an object", id="doc-list"
     ),
     pytest.param(
         "campaign_change", {"campaign": ...}, "campaign", "Field required", id="doc-missing"
