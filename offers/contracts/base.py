@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import (
     AfterValidator,
@@ -15,6 +15,9 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+
+if TYPE_CHECKING:
+    from offers.settings import Settings
 
 SCHEMA_VERSION = 1
 DEFAULT_MAX_FUTURE_SKEW = timedelta(minutes=5)
@@ -50,6 +53,11 @@ class ValidationClock:
     ) -> None:
         self.now = now
         self.max_future_skew = max_future_skew
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ValidationClock:
+        """The wall clock, with the skew allowed by OFFERS_MAX_FUTURE_SKEW_SECONDS."""
+        return cls(max_future_skew=timedelta(seconds=settings.max_future_skew_seconds))
 
     def current(self) -> datetime:
         return self.now if self.now is not None else datetime.now(UTC)

@@ -113,3 +113,22 @@ def test_get_settings_is_cached(clean_env: pytest.MonkeyPatch) -> None:
     second = get_settings()
     assert second is not first
     assert second.kafka_bootstrap == "second:9092"
+
+
+def test_the_validation_clock_takes_its_skew_from_the_settings() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from offers.contracts import EVENT_TYPES, ValidationClock, decode, encode
+    from offers.errors import ContractError
+    from tests.factories import make_event
+
+    now = datetime(2026, 7, 1, tzinfo=UTC)
+    ping = make_event(EVENT_TYPES["location_ping"], event_time=now + timedelta(seconds=90))
+    clock = ValidationClock.from_settings(Settings(max_future_skew_seconds=60))
+    clock.now = now
+    with pytest.raises(ContractError) as rejected:
+        decode(encode(ping), clock=clock)
+    assert rejected.value.errors[0].field == "event_time"
+    wider = ValidationClock.from_settings(Settings(max_future_skew_seconds=120))
+    wider.now = now
+    assert decode(encode(ping), clock=wider) == ping
