@@ -56,8 +56,10 @@ def test_a_simulated_day_lands_whole_in_kafka(stack_settings: Settings) -> None:
         records = _read_all(bootstrap, spec.name, before[spec.name])
         by_topic[spec.name] = len(records)
         decoded = [decode(value) for _, value in records]
-        assert all(key == event.partition_key().encode() for (key, _), event in
-                   zip(records, decoded, strict=True))
+        assert all(
+            key == event.partition_key().encode()
+            for (key, _), event in zip(records, decoded, strict=True)
+        )
         sent = {e.event_id: e for e in expected if e.TYPE in spec.event_types}
         assert {e.event_id: e for e in decoded} == sent
     assert dict(by_topic) == {t: n for t, n in report.counts.items()}

@@ -336,9 +336,7 @@ BAD_INPUT = [
     pytest.param(
         "booking", {"passengers": 21}, "passengers", "less than or equal to 20", id="pax-21"
     ),
-    pytest.param(
-        "booking", {"passengers": 2.5}, "passengers", "valid integer", id="pax-fraction"
-    ),
+    pytest.param("booking", {"passengers": 2.5}, "passengers", "valid integer", id="pax-fraction"),
     pytest.param("booking", {"cars": 6}, "cars", "less than or equal to 5", id="cars-6"),
     pytest.param(
         "booking", {"price_eur": -1}, "price_eur", "greater than or equal to 0", id="price-neg"
@@ -519,9 +517,7 @@ BAD_INPUT = [
         "at most 200 characters",
         id="actor-long",
     ),
-    pytest.param(
-        "campaign_change", {"campaign": [1, 2]}, "campaign", "an object", id="doc-list"
-    ),
+    pytest.param("campaign_change", {"campaign": [1, 2]}, "campaign", "an object", id="doc-list"),
     pytest.param(
         "campaign_change", {"campaign": ...}, "campaign", "Field required", id="doc-missing"
     ),
