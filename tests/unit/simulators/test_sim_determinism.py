@@ -33,3 +33,19 @@ def test_a_shorter_period_is_a_prefix_of_a_longer_one(small_events: list[Event])
     one_day = [encode(e) for e in World(WorldConfig(seed=11, customers=1_000, days=1)).events()]
     assert one_day == [encode(e) for e in small_events[: len(one_day)]]
     assert len(small_events) > len(one_day)
+
+
+def test_another_process_with_another_hash_seed_gives_the_same_digest() -> None:
+    import os
+    import subprocess
+    import sys
+
+    here = _digest(WorldConfig(seed=3, customers=1_000, days=1))
+    for hash_seed in ("1", "2"):
+        out = subprocess.run(
+            [sys.executable, "-m", "offers.cli", "simulate", "digest",
+             "--customers", "1000", "--seed", "3"],
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            capture_output=True, text=True, check=True, timeout=120,
+        )  # fmt: skip
+        assert out.stdout.split()[0] == here
