@@ -56,6 +56,15 @@ class Settings(BaseSettings):
         description="OFFERS_REDIS_URL: Redis for the online feature store and counters.",
     )
 
+    # Feature store (Feast)
+    feast_data_dir: Path = Field(
+        Path(".stack") / "feast",
+        description=(
+            "OFFERS_FEAST_DATA_DIR: the Feast registry and the offline parquet files of the "
+            "feature views; the online store is the Redis of OFFERS_REDIS_URL."
+        ),
+    )
+
     # Event validation
     max_future_skew_seconds: int = Field(
         300,

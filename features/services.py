@@ -1,0 +1,62 @@
+"""Feature services: the versioned sets of features a model reads.
+
+``offer_scoring_v1`` is what the LightGBM scoring model reads: every numeric feature of
+the customer views and of the sailing state, and the on-demand offer features. Strings
+and lists (ports, routes, tags, language) are left out; the model does not read them.
+"""
+
+from __future__ import annotations
+
+from feast import FeatureService, OnDemandFeatureView
+
+from features.views import FeatureViews
+
+OFFER_SCORING_V1: dict[str, tuple[str, ...]] = {
+    "customer_location_fv": (
+        "last_lat",
+        "last_lon",
+        "last_ping_ts",
+        "nearest_port_km",
+        "geofence_enter_ts",
+        "dwell_s",
+        "speed_mps",
+        "pings_1h",
+    ),
+    "customer_social_fv": ("sentiment_7d", "posts_7d", "brand_mentions_7d"),
+    "customer_booking_fv": (
+        "searches_24h",
+        "quotes_24h",
+        "abandoned_quotes_24h",
+        "last_booking_ts",
+        "bookings_total",
+        "spend_total_eur",
+        "cancellations_total",
+    ),
+    "sailing_state_fv": (
+        "departure_ts",
+        "load_factor_pax",
+        "load_factor_cars",
+        "seats_left",
+        "car_slots_left",
+        "fare_eur",
+        "fare_change_eur",
+    ),
+    "offer_context_odfv": ("distance_to_departure_km", "hours_to_departure", "discount_ratio"),
+}
+"""Feature view name -> the features ``offer_scoring_v1`` takes from it, in model order."""
+
+
+def offer_scoring_v1(views: FeatureViews, offer_context: OnDemandFeatureView) -> FeatureService:
+    """The feature service of the first scoring model."""
+    by_name = {fv.name: fv for fv in (*views.all(), offer_context)}
+    projections = [by_name[name][list(features)] for name, features in OFFER_SCORING_V1.items()]
+    return FeatureService(
+        name="offer_scoring_v1",
+        features=projections,
+        description="Inputs of the offer scoring model, version 1.",
+    )
+
+
+def scoring_feature_refs() -> list[str]:
+    """``view:feature`` references of ``offer_scoring_v1``, in model order."""
+    return [f"{view}:{name}" for view, names in OFFER_SCORING_V1.items() for name in names]

@@ -1,0 +1,139 @@
+"""Data sources: a parquet batch source and a push source per feature view, and the
+request source of a candidate offer.
+
+The batch sources live under a data directory from the settings, so they are built by
+functions rather than at import time. The stream processor pushes each view's
+micro-batches to ``<view>_push`` (``customer_location_push``, ...). The offline log of a
+view, read for training sets, is the directory ``<data_dir>/<view>/``: one parquet file
+per pushed micro-batch (see :func:`write_offline_part` for why not Feast's own write).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd  # type: ignore[import-untyped]  # no pandas stubs in the environment
+import pyarrow as pa  # type: ignore[import-untyped]  # pyarrow ships no type information
+import pyarrow.parquet as pq  # type: ignore[import-untyped]  # pyarrow ships no type information
+from feast import FileSource, PushSource, RequestSource
+
+from features.errors import FeatureRepoError
+from features.feast_types import feast_field, pyarrow_type
+from features.fields import (
+    CUSTOMER_BOOKING,
+    CUSTOMER_LOCATION,
+    CUSTOMER_SOCIAL,
+    OFFER_REQUEST,
+    SAILING_STATE,
+    FeatureField,
+)
+
+EVENT_TIMESTAMP = "event_timestamp"
+
+
+@dataclass(frozen=True, slots=True)
+class ViewSpec:
+    """What defines one feature view: its base name, join key and fields."""
+
+    name: str
+    join_key: str
+    fields: tuple[FeatureField, ...]
+
+    @property
+    def push_source_name(self) -> str:
+        return f"{self.name}_push"
+
+    def offline_dir(self, data_dir: Path) -> Path:
+        return data_dir / self.name
+
+    @property
+    def column_names(self) -> list[str]:
+        return [self.join_key, *(f.name for f in self.fields), EVENT_TIMESTAMP]
+
+    def arrow_schema(self) -> pa.Schema:
+        """Columns of the offline parquet file, in the order Feast expects on writes."""
+        columns = [pa.field(self.join_key, pa.string())]
+        columns += [pa.field(f.name, pyarrow_type(f.type)) for f in self.fields]
+        columns.append(pa.field(EVENT_TIMESTAMP, pa.timestamp("us", tz="UTC")))
+        return pa.schema(columns)
+
+
+CUSTOMER_LOCATION_VIEW = ViewSpec("customer_location", "customer_id", CUSTOMER_LOCATION)
+CUSTOMER_SOCIAL_VIEW = ViewSpec("customer_social", "customer_id", CUSTOMER_SOCIAL)
+CUSTOMER_BOOKING_VIEW = ViewSpec("customer_booking", "customer_id", CUSTOMER_BOOKING)
+SAILING_STATE_VIEW = ViewSpec("sailing_state", "sailing_id", SAILING_STATE)
+
+VIEW_SPECS: tuple[ViewSpec, ...] = (
+    CUSTOMER_LOCATION_VIEW,
+    CUSTOMER_SOCIAL_VIEW,
+    CUSTOMER_BOOKING_VIEW,
+    SAILING_STATE_VIEW,
+)
+
+VIEW_BY_PUSH_SOURCE: dict[str, ViewSpec] = {spec.push_source_name: spec for spec in VIEW_SPECS}
+PUSH_SOURCE_NAMES: tuple[str, ...] = tuple(VIEW_BY_PUSH_SOURCE)
+
+offer_request_source = RequestSource(
+    name="offer_request",
+    schema=[feast_field(f) for f in OFFER_REQUEST],
+    description="A candidate offer at decision time.",
+)
+
+
+def batch_source(spec: ViewSpec, data_dir: Path) -> FileSource:
+    """The directory of parquet files that holds the view's offline rows."""
+    return FileSource(
+        name=f"{spec.name}_source",
+        path=str(spec.offline_dir(data_dir).resolve()),
+        timestamp_field=EVENT_TIMESTAMP,
+        description=f"Offline log of {spec.name} rows.",
+    )
+
+
+def push_source(spec: ViewSpec, data_dir: Path) -> PushSource:
+    """The push source the stream processor writes the view's rows to."""
+    return PushSource(
+        name=spec.push_source_name,
+        batch_source=batch_source(spec, data_dir),
+        description=f"Micro-batches of {spec.name} rows from the stream processor.",
+    )
+
+
+def ensure_offline_dirs(data_dir: Path) -> None:
+    """Create each view's offline directory, with an empty part that carries the schema
+    (Feast reads a source's columns from its files, so one must exist before any read)."""
+    for spec in VIEW_SPECS:
+        directory = spec.offline_dir(data_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        if not any(directory.glob("*.parquet")):
+            _write_part(spec.arrow_schema().empty_table(), directory / "part-0-empty.parquet")
+
+
+def write_offline_part(spec: ViewSpec, directory: Path, frame: pd.DataFrame) -> Path:
+    """Append one micro-batch to a view's offline log, as a new parquet file.
+
+    Feast's own offline write (``PushMode.ONLINE_AND_OFFLINE`` on a file source) rewrites
+    the whole file on every push, is unsafe with several writers, and in Feast 0.67 breaks
+    on the second push to a view with an ``Array(String)`` field: it reads the list type
+    back as ``list<element: string>``, which its type map lacks (KeyError). One new file
+    per batch, with Arrow's own list naming, avoids all three.
+    """
+    missing = [name for name in spec.column_names if name not in frame.columns]
+    if missing:
+        raise FeatureRepoError(f"rows of {spec.name} lack {', '.join(missing)}")
+    table = pa.Table.from_pandas(
+        frame[spec.column_names], schema=spec.arrow_schema(), preserve_index=False
+    )
+    path = directory / f"part-{time.time_ns()}-{uuid.uuid4().hex}.parquet"
+    _write_part(table, path)
+    return path
+
+
+def _write_part(table: pa.Table, path: Path) -> None:
+    """Write to a hidden name, then rename: readers never see a partial file."""
+    partial = path.with_name(f".{path.name}.partial")
+    pq.write_table(table, partial, use_compliant_nested_type=False)
+    partial.rename(path)
