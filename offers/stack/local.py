@@ -142,6 +142,7 @@ class LocalStack:
                        what=f"the Kafka broker (log: {broker.log_path})",
                        alive=lambda: kafka_proc.poll() is None)  # fmt: skip
             create_topics(broker.bootstrap, self.settings)
+            _apply_feature_repo(self.configured())
         except BaseException:
             self.down()
             raise
@@ -172,6 +173,13 @@ class LocalStack:
             raise StackError("stop the stack before wiping its data")
         for sub in ("kafka", "redis"):
             shutil.rmtree(self.root / sub, ignore_errors=True)
+
+
+def _apply_feature_repo(settings: Settings) -> None:
+    """Register the Feast feature repository on this stack's Redis (idempotent)."""
+    from features.store import apply_feature_repo  # Feast is slow to import: only here
+
+    apply_feature_repo(settings)
 
 
 def _port(configured: int, what: str) -> int:

@@ -21,6 +21,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         stack_redis_port=0,
         stack_dir=root,
         topic_partitions=4,
+        feast_data_dir=root / "feast",
     )
     with LocalStack(settings, root) as stack:
         yield stack

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from offers.settings import Settings
 from offers.stack.process import pid_alive
 
 
@@ -22,6 +23,7 @@ def _env(root: Path) -> dict[str, str]:
         "OFFERS_STACK_KAFKA_PORT": "0",
         "OFFERS_STACK_REDIS_PORT": "0",
         "OFFERS_TOPIC_PARTITIONS": "2",
+        "OFFERS_FEAST_DATA_DIR": str(root / "feast"),
     }
 
 
@@ -114,3 +116,13 @@ def test_killing_the_demo_outright_still_stops_its_children(tmp_path: Path) -> N
         time.sleep(0.2)
     assert _children_of(tmp_path) == []
     assert not any(pid_alive(pid) for pid in children)
+
+
+def test_the_stack_registers_the_feature_repository(stack_settings: Settings) -> None:
+    from features.store import SCORING_SERVICE, feature_store
+
+    store = feature_store(stack_settings)
+    assert store.get_feature_service(SCORING_SERVICE).name == SCORING_SERVICE
+    assert {v.name for v in store.list_feature_views()} >= {
+        "customer_location_fv", "customer_social_fv", "customer_booking_fv", "sailing_state_fv",
+    }  # fmt: skip
