@@ -84,13 +84,11 @@ class State:
 def apply(state: State, event: BookingEvent, *, allowed_lateness: timedelta) -> Update[State]:
     """The state and row after ``event``."""
     time_ms = to_ms(event.event_time)
-    watermark, late = observe(state.watermark, time_ms, lateness_ms(allowed_lateness))
+    watermark, latest, late = observe(state.watermark, time_ms, lateness_ms(allowed_lateness))
     if late:
         new = replace(state, watermark=watermark)
         return Update(new, row(new, event.customer_id), True)
-    assert watermark.latest_ms is not None
     code = _CODES.get(event.action)
-    latest = watermark.latest_ms
     if code is None:
         funnel = evict(state.funnel, as_of=latest, length=FUNNEL_WINDOW_MS)
     else:

@@ -91,12 +91,10 @@ def apply(
     """The state and row after ``ping``, with the geofence it entered or exited."""
     lateness = lateness_ms(allowed_lateness)
     time_ms = to_ms(ping.event_time)
-    watermark, late = observe(state.watermark, time_ms, lateness)
+    watermark, latest, late = observe(state.watermark, time_ms, lateness)
     if late:
         new = replace(state, watermark=watermark)
         return LocationUpdate(new, row(new, ping.customer_id), True)
-    assert watermark.latest_ms is not None
-    latest = watermark.latest_ms
     proximity = locate(ping.lat, ping.lon)
     new = _place(
         state, (time_ms, ping.lat, ping.lon), (proximity.nearest_port, proximity.nearest_km)

@@ -93,7 +93,7 @@ def snapshot(update: SailingUpdate) -> Snapshot:
 def apply(state: State, update: SailingUpdate, *, allowed_lateness: timedelta) -> Update[State]:
     """The state and row after ``update``."""
     time_ms = to_ms(update.event_time)
-    watermark, late = observe(state.watermark, time_ms, lateness_ms(allowed_lateness))
+    watermark, _, late = observe(state.watermark, time_ms, lateness_ms(allowed_lateness))
     if late:
         new = replace(state, watermark=watermark)
         return Update(new, row(new, update.sailing_id), True)

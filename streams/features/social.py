@@ -61,14 +61,11 @@ def summarise(post: SocialPost) -> PostSummary:
 def apply(state: State, post: SocialPost, *, allowed_lateness: timedelta) -> Update[State]:
     """The state and row after ``post``."""
     time_ms = to_ms(post.event_time)
-    watermark, late = observe(state.watermark, time_ms, lateness_ms(allowed_lateness))
+    watermark, latest, late = observe(state.watermark, time_ms, lateness_ms(allowed_lateness))
     if late:
         new = replace(state, watermark=watermark)
         return Update(new, row(new, post.customer_id), True)
-    assert watermark.latest_ms is not None
-    posts = merge(
-        state.posts, time_ms, summarise(post), as_of=watermark.latest_ms, length=POSTS_WINDOW_MS
-    )
+    posts = merge(state.posts, time_ms, summarise(post), as_of=latest, length=POSTS_WINDOW_MS)
     language = state.language
     if not language[1] or time_ms >= language[0]:
         language = (time_ms, post.language.value)

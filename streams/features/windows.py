@@ -19,7 +19,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -65,14 +65,15 @@ class Watermark:
         return cls(data[0], int(data[1] or 0))
 
 
-def observe(watermark: Watermark, time_ms: int, lateness: int) -> tuple[Watermark, bool]:
-    """The watermark after an event at ``time_ms``, and whether the event is late."""
+def observe(watermark: Watermark, time_ms: int, lateness: int) -> tuple[Watermark, int, bool]:
+    """The watermark after an event at ``time_ms``, the key's latest event time after it,
+    and whether the event is late."""
     latest = watermark.latest_ms
     if latest is None or time_ms > latest:
-        return replace(watermark, latest_ms=time_ms), False
+        return replace(watermark, latest_ms=time_ms), time_ms, False
     if time_ms < latest - lateness:
-        return replace(watermark, late_events=watermark.late_events + 1), True
-    return watermark, False
+        return replace(watermark, late_events=watermark.late_events + 1), latest, True
+    return watermark, latest, False
 
 
 def evict(items: Items[V], *, as_of: int, length: int) -> Items[V]:
@@ -92,32 +93,3 @@ def merge(items: Items[V], time_ms: int, value: V, *, as_of: int, length: int) -
 
 def _time(item: tuple[int, object]) -> int:
     return item[0]
-
-
-@dataclass(frozen=True, slots=True)
-class SlidingWindow(Generic[V]):
-    """A self-contained sliding window of numbers: its watermark and its items."""
-
-    length_ms: int
-    items: Items[V] = ()
-    watermark: Watermark = Watermark()
-
-
-def add(window: SlidingWindow[V], time_ms: int, value: V, lateness: int) -> SlidingWindow[V]:
-    """The window after an event; a late event only increments ``late_events``."""
-    watermark, late = observe(window.watermark, time_ms, lateness)
-    if late:
-        return replace(window, watermark=watermark)
-    assert watermark.latest_ms is not None
-    items = merge(window.items, time_ms, value, as_of=watermark.latest_ms, length=window.length_ms)
-    return SlidingWindow(window.length_ms, items, watermark)
-
-
-def count(window: SlidingWindow[V]) -> int:
-    """Events in the window as of the latest event time."""
-    return len(window.items)
-
-
-def total(window: SlidingWindow[float]) -> float:
-    """Sum of the values in the window as of the latest event time."""
-    return sum((value for _, value in window.items), 0.0)

@@ -5,10 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from streams.features.windows import (
-    SlidingWindow,
+    Items,
     Watermark,
-    add,
-    count,
     evict,
     from_ms,
     lateness_ms,
@@ -16,7 +14,6 @@ from streams.features.windows import (
     observe,
     to_ms,
     to_s,
-    total,
 )
 
 
@@ -33,14 +30,14 @@ def test_negative_lateness_is_refused() -> None:
 
 
 def test_watermark_accepts_events_at_the_watermark_and_counts_older_ones() -> None:
-    wm, late = observe(Watermark(), 1_000, 100)
-    assert (wm.latest_ms, late) == (1_000, False)
-    wm, late = observe(wm, 900, 100)
-    assert (wm.latest_ms, wm.late_events, late) == (1_000, 0, False)
-    wm, late = observe(wm, 899, 100)
-    assert (wm.latest_ms, wm.late_events, late) == (1_000, 1, True)
-    wm, late = observe(wm, 2_000, 100)
-    assert (wm.latest_ms, wm.late_events, late) == (2_000, 1, False)
+    wm, latest, late = observe(Watermark(), 1_000, 100)
+    assert (wm.latest_ms, latest, late) == (1_000, 1_000, False)
+    wm, latest, late = observe(wm, 900, 100)
+    assert (wm.latest_ms, latest, wm.late_events, late) == (1_000, 1_000, 0, False)
+    wm, latest, late = observe(wm, 899, 100)
+    assert (wm.latest_ms, latest, wm.late_events, late) == (1_000, 1_000, 1, True)
+    wm, latest, late = observe(wm, 2_000, 100)
+    assert (wm.latest_ms, latest, wm.late_events, late) == (2_000, 2_000, 1, False)
 
 
 def test_window_edges_are_half_open() -> None:
@@ -58,15 +55,25 @@ def test_merge_keeps_time_order_and_arrival_order_of_ties() -> None:
     assert items == ((5, "b"), (10, "a"), (10, "c"))
 
 
-def test_sliding_window_count_and_sum_with_lateness() -> None:
-    window: SlidingWindow[float] = SlidingWindow(length_ms=60_000)
+def _add(
+    window: tuple[Watermark, Items[float]], t: int, value: float
+) -> tuple[Watermark, Items[float]]:
+    """Fold one event into a 60 s window with 15 s lateness, as the views do."""
+    watermark, latest, late = observe(window[0], t, 15_000)
+    if late:
+        return watermark, window[1]
+    return watermark, merge(window[1], t, value, as_of=latest, length=60_000)
+
+
+def test_observe_and_merge_count_and_sum_with_lateness() -> None:
+    window: tuple[Watermark, Items[float]] = (Watermark(), ())
     for t, value in [(0, 1.0), (30_000, 2.0), (20_000, 4.0), (60_000, 8.0)]:
-        window = add(window, t, value, lateness=15_000)
+        window = _add(window, t, value)
     # 20_000 arrived after 30_000 but within the lateness; 0 left the window at 60_000.
-    assert count(window) == 3
-    assert total(window) == 14.0
-    window = add(window, 40_000, 16.0, lateness=15_000)
-    assert window.watermark.late_events == 1
-    assert count(window) == 3
-    window = add(window, 120_000, 1.0, lateness=15_000)
-    assert (count(window), total(window)) == (1, 1.0)
+    assert len(window[1]) == 3
+    assert sum(v for _, v in window[1]) == 14.0
+    window = _add(window, 40_000, 16.0)
+    assert window[0].late_events == 1
+    assert len(window[1]) == 3
+    window = _add(window, 120_000, 1.0)
+    assert (len(window[1]), sum(v for _, v in window[1])) == (1, 1.0)
