@@ -1,172 +1,21 @@
-"""Factories of valid events, in wire form (JSON-ready dicts) and as models.
-
-Every factory takes overrides as keyword arguments; an override of ``...`` removes the
-field, so a test can say ``make_wire("booking", price_eur=...)`` for "no price".
-"""
+"""Fixtures over the shared example events of ``tests/factories.py``, with a fixed clock."""
 
 from __future__ import annotations
 
-import copy
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
 
-from offers.contracts import EVENT_TYPES, DeadLetter, Event, ValidationClock, decode
+from offers.contracts import Event, ValidationClock, decode
 from offers.errors import ContractError, FieldError
-
-NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-"""The fixed "now" of every test; event times below lie shortly before it."""
-
-ALL_TYPES: dict[str, type[Event]] = {**EVENT_TYPES, DeadLetter.TYPE: DeadLetter}
-
-VALID_WIRE: dict[str, dict[str, Any]] = {
-    "location_ping": {
-        "event_id": "loc-1",
-        "event_time": "2025-06-01T11:59:00+00:00",
-        "customer_id": "cust-1",
-        "lat": 40.8518,
-        "lon": 14.2681,
-        "accuracy_m": 12.5,
-        "speed_mps": 3.2,
-        "source": "gps",
-    },
-    "social_post": {
-        "event_id": "soc-1",
-        "event_time": "2025-06-01T11:58:00+00:00",
-        "customer_id": "cust-1",
-        "platform": "instagram",
-        "language": "it",
-        "text": "Che bello il traghetto per Capri!",
-        "brand_mentions": ["moby"],
-        "hashtags": ["capri", "estate"],
-    },
-    "booking": {
-        "event_id": "bk-1",
-        "event_time": "2025-06-01T11:57:00+00:00",
-        "customer_id": "cust-1",
-        "action": "book",
-        "route_id": "NAP-CAP",
-        "sailing_id": "S-2025-07-01-0800",
-        "departure_date": "2025-07-01T08:00:00+00:00",
-        "passengers": 2,
-        "cars": 1,
-        "price_eur": 120.5,
-        "booking_ref": "BK123456",
-        "sales_channel": "app",
-        "offer_decision_id": "dec-1",
-    },
-    "sailing_update": {
-        "event_id": "sail-1",
-        "event_time": "2025-06-01T11:56:00+00:00",
-        "sailing_id": "S-2025-07-01-0800",
-        "route_id": "NAP-CAP",
-        "origin_port": "NAP",
-        "destination_port": "CAP",
-        "departure_time": "2025-07-01T08:00:00+00:00",
-        "arrival_time": "2025-07-01T09:30:00+00:00",
-        "capacity_passengers": 500,
-        "capacity_cars": 80,
-        "booked_passengers": 120,
-        "booked_cars": 20,
-        "fare_eur": 25.0,
-        "status": "scheduled",
-    },
-    "consent_change": {
-        "event_id": "con-1",
-        "event_time": "2025-06-01T11:55:00+00:00",
-        "customer_id": "cust-1",
-        "scope": "sms",
-        "granted": True,
-        "source": "app",
-    },
-    "campaign_change": {
-        "event_id": "cmp-1",
-        "event_time": "2025-06-01T11:54:00+00:00",
-        "campaign_id": "camp-summer",
-        "action": "activated",
-        "actor": "ops@example.com",
-        "revision": 3,
-        "campaign": {"name": "Summer", "discount_pct": 15, "ends_at": None, "routes": ["NAP"]},
-    },
-    "offer_decision": {
-        "event_id": "od-1",
-        "event_time": "2025-06-01T11:53:00+00:00",
-        "decision_id": "dec-1",
-        "customer_id": "cust-1",
-        "trigger_event_id": "loc-1",
-        "trigger": "near_port",
-        "outcome": "send",
-        "reason": "highest expected value",
-        "campaign_id": "camp-summer",
-        "channel": "sms",
-        "candidates": [
-            {"campaign_id": "camp-summer", "propensity": 0.4, "priority": 2.0, "eligible": True},
-            {
-                "campaign_id": "camp-winter",
-                "propensity": 0.1,
-                "priority": 1.0,
-                "eligible": False,
-                "reason": "frequency cap",
-            },
-        ],
-        "model_version": "lgbm-3",
-        "exploration": False,
-        "propensity": 0.4,
-        "expires_at": "2025-06-01T18:00:00+00:00",
-    },
-    "delivery_status": {
-        "event_id": "ds-1",
-        "event_time": "2025-06-01T11:52:00+00:00",
-        "decision_id": "dec-1",
-        "customer_id": "cust-1",
-        "channel": "sms",
-        "status": "delivered",
-        "provider_message_id": "SM0123",
-    },
-    "customer_response": {
-        "event_id": "cr-1",
-        "event_time": "2025-06-01T11:51:00+00:00",
-        "customer_id": "cust-1",
-        "action": "click",
-        "channel": "sms",
-        "decision_id": "dec-1",
-    },
-    "dead_letter": {
-        "event_id": "dl-0001",
-        "event_time": "2025-06-01T11:50:00+00:00",
-        "source_topic": "events.location",
-        "source_partition": 2,
-        "source_offset": 41,
-        "source_key": "cust-1",
-        "payload": "{not json",
-        "payload_encoding": "utf-8",
-        "stage": "decode",
-        "reason": "$: not valid JSON",
-        "errors": [{"field": "$", "reason": "not valid JSON"}],
-    },
-}
+from tests import factories
+from tests.factories import NOW, wire
 
 WireFactory = Callable[..., dict[str, Any]]
 EventFactory = Callable[..., Event]
-
-
-def _wire(type_name: str, **overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {"type": type_name, "schema_version": 1}
-    data.update(copy.deepcopy(VALID_WIRE[type_name]))
-    for name, value in overrides.items():
-        if value is ...:
-            data.pop(name, None)
-        else:
-            data[name] = value
-    return data
-
-
-def _type_name(kind: str | type[Event]) -> str:
-    return kind if isinstance(kind, str) else kind.TYPE
 
 
 @pytest.fixture(scope="session")
@@ -177,7 +26,7 @@ def clock() -> ValidationClock:
 @pytest.fixture(scope="session")
 def make_wire() -> WireFactory:
     """``make_wire(type_name, **overrides)``: a valid record as a JSON-ready dict."""
-    return _wire
+    return wire
 
 
 @pytest.fixture(scope="session")
@@ -185,7 +34,7 @@ def make_raw() -> Callable[..., bytes]:
     """``make_raw(type_name, **overrides)``: a valid record as JSON bytes."""
 
     def build(type_name: str, **overrides: Any) -> bytes:
-        return orjson.dumps(_wire(type_name, **overrides))
+        return orjson.dumps(wire(type_name, **overrides))
 
     return build
 
@@ -195,8 +44,7 @@ def make_event(clock: ValidationClock) -> EventFactory:
     """``make_event(cls_or_type_name, **overrides)``: a valid event model."""
 
     def build(kind: str | type[Event], **overrides: Any) -> Event:
-        name = _type_name(kind)
-        return ALL_TYPES[name].model_validate(_wire(name, **overrides), context=clock)
+        return factories.make_event(kind, clock=clock, **overrides)
 
     return build
 

@@ -29,11 +29,11 @@ from offers.contracts import (
 from offers.contracts.codec import MAX_RECORD_BYTES
 from offers.contracts.dead_letter import RejectedField
 from offers.errors import ContractError, FieldError
+from tests.factories import ALL_TYPES as ALL_CLASSES
+from tests.factories import NOW
 
-NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 EVENT_TYPE_NAMES = sorted(EVENT_TYPES)
 ALL_TYPE_NAMES = [*EVENT_TYPE_NAMES, DeadLetter.TYPE]
-ALL_CLASSES: dict[str, type[Event]] = {**EVENT_TYPES, DeadLetter.TYPE: DeadLetter}
 IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
 
 
