@@ -13,7 +13,6 @@ from kafka import KafkaConsumer, TopicPartition
 
 from offers.settings import Settings, get_settings
 from offers.stack import LocalStack, read_state
-from offers.stack.process import pid_alive
 from offers.stopping import stop_on_sigterm
 from offers.topics import ALL_TOPICS
 from simulators.sink import KafkaEventProducer
@@ -24,11 +23,9 @@ from simulators.world import World, WorldConfig
 def running_stack(settings: Settings) -> Iterator[Settings]:
     """Use the stack 'offers stack up' started, or start one that stops when we return."""
     state = read_state(settings.stack_dir.resolve())
-    if state is not None and pid_alive(state.kafka_pid) and pid_alive(state.redis_pid):
+    if state is not None and state.alive():
         typer.echo(f"using the running stack: Kafka {state.kafka_bootstrap}")
-        yield settings.model_copy(
-            update={"kafka_bootstrap": state.kafka_bootstrap, "redis_url": state.redis_url}
-        )
+        yield state.pointed_at(settings)
         return
     typer.echo("starting the local stack (Kafka broker and Redis)...")
     with LocalStack(settings) as stack:

@@ -56,6 +56,16 @@ class StackState:
     def redis_url(self) -> str:
         return f"redis://127.0.0.1:{self.redis_port}/0"
 
+    def alive(self) -> bool:
+        """Both processes still run."""
+        return pid_alive(self.kafka_pid) and pid_alive(self.redis_pid)
+
+    def pointed_at(self, settings: Settings) -> Settings:
+        """``settings`` with Kafka and Redis pointed at this stack."""
+        return settings.model_copy(
+            update={"kafka_bootstrap": self.kafka_bootstrap, "redis_url": self.redis_url}
+        )
+
     def environment(self) -> dict[str, str]:
         """The variables that point the engine's settings at this stack."""
         return {"OFFERS_KAFKA_BOOTSTRAP": self.kafka_bootstrap, "OFFERS_REDIS_URL": self.redis_url}
@@ -102,14 +112,11 @@ class LocalStack:
         """The settings, pointed at this running stack."""
         if self.state is None:
             raise StackError("the stack is not running")
-        state = self.state
-        return self.settings.model_copy(
-            update={"kafka_bootstrap": state.kafka_bootstrap, "redis_url": state.redis_url}
-        )
+        return self.state.pointed_at(self.settings)
 
     def up(self) -> StackState:
         running = read_state(self.root)
-        if running is not None and pid_alive(running.kafka_pid) and pid_alive(running.redis_pid):
+        if running is not None and running.alive():
             raise StackError(
                 f"a stack is already running from {self.root} "
                 f"(Kafka {running.kafka_bootstrap}, Redis {running.redis_url}); "
