@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import resource
 import sys
@@ -14,7 +13,6 @@ from typing import Annotated
 import orjson
 import typer
 
-from offers.contracts import encode
 from simulators.customers import generate_customers
 from simulators.routes import all_routes
 from simulators.world import DEFAULT_START, World, WorldConfig
@@ -149,13 +147,11 @@ def digest(
     as_json: AsJson = False,
 ) -> None:
     """Print the sha256 of the encoded event stream (equal for equal configurations)."""
+    from simulators.sink import stream_digest
+
     config = _config(customers, days, seed, start)
-    hasher = hashlib.sha256()
-    count = 0
-    for event in itertools.islice(World(config).events(), max_events):
-        hasher.update(encode(event) + b"\n")
-        count += 1
-    result = {"sha256": hasher.hexdigest(), "events": count, "fingerprint": config.fingerprint()}
+    sha256, count = stream_digest(itertools.islice(World(config).events(), max_events))
+    result = {"sha256": sha256, "events": count, "fingerprint": config.fingerprint()}
     if as_json:
         typer.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2))
     else:

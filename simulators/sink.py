@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
 import threading
@@ -40,6 +41,16 @@ def write_jsonl(events: Iterable[Event], directory: Path) -> dict[str, int]:
             out.write(encode(event) + b"\n")
             counts[topic] += 1
     return dict(sorted(counts.items()))
+
+
+def stream_digest(events: Iterable[Event]) -> tuple[str, int]:
+    """The sha256 of the encoded events, one per line, and how many there were."""
+    hasher = hashlib.sha256()
+    count = 0
+    for event in events:
+        hasher.update(encode(event) + b"\n")
+        count += 1
+    return hasher.hexdigest(), count
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,17 +1,14 @@
 from __future__ import annotations
 
-import hashlib
 import itertools
 
 from offers.contracts import Event, encode
+from simulators.sink import stream_digest
 from simulators.world import World, WorldConfig
 
 
 def _digest(config: WorldConfig, limit: int | None = None) -> str:
-    hasher = hashlib.sha256()
-    for event in itertools.islice(World(config).events(), limit):
-        hasher.update(encode(event) + b"\n")
-    return hasher.hexdigest()
+    return stream_digest(itertools.islice(World(config).events(), limit))[0]
 
 
 def test_same_seed_and_config_give_the_same_bytes() -> None:
