@@ -15,29 +15,28 @@ import numpy as np
 import numpy.typing as npt
 from geopy.distance import geodesic
 
+from simulators.geo import haversine_km as great_circle_km
 from simulators.ports import PORTS, Port
 
-EARTH_RADIUS_KM = 6371.0088
 _CANDIDATE_RATIO = 1.01
 _CANDIDATE_SLACK_KM = 0.01
 
 
 @dataclass(frozen=True, slots=True)
 class PortIndex:
-    """Ports with their coordinates as arrays (radians), for the haversine ranking."""
+    """Ports with their coordinates as arrays (degrees), for the haversine ranking."""
 
     ports: tuple[Port, ...]
-    lat_rad: npt.NDArray[np.float64]
-    lon_rad: npt.NDArray[np.float64]
-    cos_lat: npt.NDArray[np.float64]
+    lat: npt.NDArray[np.float64]
+    lon: npt.NDArray[np.float64]
     geofence_km: npt.NDArray[np.float64]
 
 
 def index_ports(ports: tuple[Port, ...] = PORTS) -> PortIndex:
-    lat = np.radians(np.array([p.lat for p in ports], dtype=np.float64))
-    lon = np.radians(np.array([p.lon for p in ports], dtype=np.float64))
+    lat = np.array([p.lat for p in ports], dtype=np.float64)
+    lon = np.array([p.lon for p in ports], dtype=np.float64)
     radii = np.array([p.geofence_km for p in ports], dtype=np.float64)
-    return PortIndex(tuple(ports), lat, lon, np.cos(lat), radii)
+    return PortIndex(tuple(ports), lat, lon, radii)
 
 
 _DEFAULT_INDEX = index_ports()
@@ -50,13 +49,7 @@ def geodesic_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 def haversine_km(lat: float, lon: float, index: PortIndex) -> npt.NDArray[np.float64]:
     """Great-circle distances from a point to every port of ``index``, in km."""
-    phi, lam = np.radians(lat), np.radians(lon)
-    a = (
-        np.sin((index.lat_rad - phi) / 2.0) ** 2
-        + np.cos(phi) * index.cos_lat * np.sin((index.lon_rad - lam) / 2.0) ** 2
-    )
-    distances: npt.NDArray[np.float64] = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(a))
-    return distances
+    return great_circle_km(lat, lon, index.lat, index.lon)
 
 
 @dataclass(frozen=True, slots=True)
