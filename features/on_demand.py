@@ -13,7 +13,7 @@ import inspect
 from types import FunctionType
 from typing import cast
 
-import pandas as pd  # type: ignore[import-untyped]  # no pandas stubs in the environment
+import pandas as pd
 from feast import Field, OnDemandFeatureView
 
 from features.feast_types import feast_type

@@ -15,9 +15,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd  # type: ignore[import-untyped]  # no pandas stubs in the environment
-import pyarrow as pa  # type: ignore[import-untyped]  # pyarrow ships no type information
-import pyarrow.parquet as pq  # type: ignore[import-untyped]  # pyarrow ships no type information
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from feast import FileSource, PushSource, RequestSource
 
 from features.errors import FeatureRepoError

@@ -14,7 +14,7 @@ from string import Template
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import pandas as pd  # type: ignore[import-untyped]  # no pandas stubs in the environment
+import pandas as pd
 import yaml
 from feast import FeatureStore, FileSource, PushSource, RepoConfig
 from feast.data_source import PushMode

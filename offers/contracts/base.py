@@ -101,6 +101,5 @@ class Event(BaseModel):
 def _clock_from(context: Any) -> ValidationClock:
     if isinstance(context, ValidationClock):
         return context
-    if isinstance(context, dict) and isinstance(context.get("clock"), ValidationClock):
-        return context["clock"]  # type: ignore[no-any-return]  # checked by isinstance above
-    return ValidationClock()
+    clock = context.get("clock") if isinstance(context, dict) else None
+    return clock if isinstance(clock, ValidationClock) else ValidationClock()
