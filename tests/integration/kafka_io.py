@@ -51,3 +51,31 @@ def consume_records(
     finally:
         consumer.close()
     return [found[pos] for pos in positions if pos in found]
+
+
+def read_from(bootstrap: str, topic: str, start: dict[int, int]) -> list[tuple[bytes, bytes]]:
+    """Every (key, value) of ``topic`` from the offsets ``start`` (per partition) to its end."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
+        consumer.assign(parts)
+        ends = consumer.end_offsets(parts)
+        for tp in parts:
+            consumer.seek(tp, start.get(tp.partition, 0))
+        records: list[tuple[bytes, bytes]] = []
+        while any(consumer.position(tp) < ends[tp] for tp in parts):
+            for batch in consumer.poll(timeout_ms=1000).values():
+                records.extend((r.key, r.value) for r in batch)
+        return records
+    finally:
+        consumer.close()
+
+
+def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    """The end offset of each partition of ``topic``."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        return {tp.partition: off for tp, off in consumer.end_offsets(parts).items()}
+    finally:
+        consumer.close()

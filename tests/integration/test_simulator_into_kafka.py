@@ -5,46 +5,19 @@ from __future__ import annotations
 
 from collections import Counter
 
-from kafka import KafkaConsumer, TopicPartition
-
 from offers.contracts import decode
 from offers.settings import Settings
 from offers.topics import INPUT_TOPICS
 from simulators.sink import KafkaEventProducer
 from simulators.world import World, WorldConfig
-
-
-def _read_all(bootstrap: str, topic: str, start: dict[int, int]) -> list[tuple[bytes, bytes]]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
-        consumer.assign(parts)
-        ends = consumer.end_offsets(parts)
-        for tp in parts:
-            consumer.seek(tp, start.get(tp.partition, 0))
-        records: list[tuple[bytes, bytes]] = []
-        while any(consumer.position(tp) < ends[tp] for tp in parts):
-            for batch in consumer.poll(timeout_ms=1000).values():
-                records.extend((r.key, r.value) for r in batch)
-        return records
-    finally:
-        consumer.close()
-
-
-def _end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
-    try:
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
-        return {tp.partition: off for tp, off in consumer.end_offsets(parts).items()}
-    finally:
-        consumer.close()
+from tests.integration.kafka_io import end_offsets, read_from
 
 
 def test_a_simulated_day_lands_whole_in_kafka(stack_settings: Settings) -> None:
     bootstrap = stack_settings.kafka_bootstrap
     world = World(WorldConfig(seed=11, customers=1_000, days=1))
     expected = list(world.events())
-    before = {spec.name: _end_offsets(bootstrap, spec.name) for spec in INPUT_TOPICS}
+    before = {spec.name: end_offsets(bootstrap, spec.name) for spec in INPUT_TOPICS}
 
     with KafkaEventProducer(stack_settings) as producer:
         report = producer.produce(iter(expected), rate=None)
@@ -53,7 +26,7 @@ def test_a_simulated_day_lands_whole_in_kafka(stack_settings: Settings) -> None:
     assert report.failed == 0
     by_topic = Counter()
     for spec in INPUT_TOPICS:
-        records = _read_all(bootstrap, spec.name, before[spec.name])
+        records = read_from(bootstrap, spec.name, before[spec.name])
         by_topic[spec.name] = len(records)
         decoded = [decode(value) for _, value in records]
         assert all(
