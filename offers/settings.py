@@ -98,6 +98,48 @@ class Settings(BaseSettings):
     )
     kafka_heap: str = Field("768m", description="OFFERS_KAFKA_HEAP: broker JVM heap (-Xmx).")
 
+    # Stream processor
+    allowed_lateness_seconds: int = Field(
+        600,
+        ge=0,
+        le=7 * 24 * 3600,
+        description=(
+            "OFFERS_ALLOWED_LATENESS_SECONDS: how far behind a key's latest event time an "
+            "event may arrive and still be merged into windowed features; older ones are "
+            "counted as late."
+        ),
+    )
+    feature_batch_rows: int = Field(
+        500,
+        ge=1,
+        le=100_000,
+        description="OFFERS_FEATURE_BATCH_ROWS: events per micro-batch written to Feast.",
+    )
+    feature_flush_ms: int = Field(
+        250,
+        ge=10,
+        le=60_000,
+        description=(
+            "OFFERS_FEATURE_FLUSH_MS: the longest a processed event waits for its micro-batch "
+            "to be written to Feast."
+        ),
+    )
+    worker_session_timeout_seconds: float = Field(
+        10.0,
+        ge=2.0,
+        le=300.0,
+        description=(
+            "OFFERS_WORKER_SESSION_TIMEOUT_SECONDS: after this long without a heartbeat a "
+            "worker's partitions (and their state) move to the others."
+        ),
+    )
+    worker_web_port: int = Field(
+        6066,
+        ge=0,
+        le=65535,
+        description="OFFERS_WORKER_WEB_PORT: HTTP port of a worker's /metrics page.",
+    )
+
     # Simulator
     simulator_seed: int = Field(7, description="OFFERS_SIMULATOR_SEED: seed of the world.")
 

@@ -27,6 +27,8 @@ class TopicSpec:
     compacted: bool = False
     single_partition: bool = False
     retention_ms: int | None = None
+    holds_location: bool = False
+    """Records reveal where a customer was: kept only ``location_retention_hours``."""
     extra_config: dict[str, str] = field(default_factory=dict)
 
     def partitions(self, settings: Settings) -> int:
@@ -39,7 +41,7 @@ class TopicSpec:
             cfg["min.cleanable.dirty.ratio"] = "0.1"
             cfg["segment.ms"] = str(HOUR_MS)
         retention = self.retention_ms
-        if self.name == LOCATION.name:
+        if self.holds_location:
             retention = settings.location_retention_hours * HOUR_MS
         if retention is not None:
             cfg["retention.ms"] = str(retention)
@@ -48,7 +50,11 @@ class TopicSpec:
 
 
 LOCATION = TopicSpec(
-    "events.location", key="customer_id", event_types=("location_ping",), retention_ms=DAY_MS
+    "events.location",
+    key="customer_id",
+    event_types=("location_ping",),
+    retention_ms=DAY_MS,
+    holds_location=True,
 )
 SOCIAL = TopicSpec(
     "events.social", key="customer_id", event_types=("social_post",), retention_ms=7 * DAY_MS
@@ -68,6 +74,13 @@ CAMPAIGNS = TopicSpec(
     event_types=("campaign_change",),
     compacted=True,
     single_partition=True,
+)
+GEOFENCE = TopicSpec(
+    "features.geofence",
+    key="customer_id",
+    event_types=("geofence_transition",),
+    retention_ms=DAY_MS,
+    holds_location=True,
 )
 DECISIONS = TopicSpec(
     "offers.decisions", key="customer_id", event_types=("offer_decision",), retention_ms=30 * DAY_MS
@@ -95,6 +108,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     SAILING,
     CONSENT,
     CAMPAIGNS,
+    GEOFENCE,
     DECISIONS,
     DELIVERY_STATUS,
     RESPONSES,

@@ -28,6 +28,14 @@ VALID_WIRE: dict[str, dict[str, Any]] = {
         "speed_mps": 3.2,
         "source": "gps",
     },
+    "geofence_transition": {
+        "event_id": "geo-loc-1-enter",
+        "event_time": "2025-06-01T11:59:00+00:00",
+        "customer_id": "cust-1",
+        "port": "LIV",
+        "action": "enter",
+        "ping_event_id": "loc-1",
+    },
     "social_post": {
         "event_id": "soc-1",
         "event_time": "2025-06-01T11:58:00+00:00",

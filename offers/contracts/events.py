@@ -317,6 +317,26 @@ class CustomerResponse(Event):
         return self
 
 
+class GeofenceAction(StrEnum):
+    ENTER = "enter"
+    EXIT = "exit"
+
+
+class GeofenceTransition(Event):
+    """A customer entered or left a port's geofence, derived from their location pings.
+
+    ``event_time`` is the time of the ping that caused it; ``event_id`` is derived from
+    that ping's id, so a transition computed again after a restart has the same id.
+    """
+
+    TYPE: ClassVar[str] = "geofence_transition"
+    type: Literal["geofence_transition"] = "geofence_transition"
+    customer_id: Identifier
+    port: Identifier
+    action: GeofenceAction
+    ping_event_id: Identifier
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
@@ -329,5 +349,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
         OfferDecision,
         DeliveryStatus,
         CustomerResponse,
+        GeofenceTransition,
     )
 }

@@ -42,7 +42,7 @@ def at(delta: timedelta) -> str:
     return (NOW + delta).isoformat()
 
 
-def test_the_nine_event_types_are_registered() -> None:
+def test_the_ten_event_types_are_registered() -> None:
     assert set(EVENT_TYPES) == {
         "location_ping",
         "social_post",
@@ -53,6 +53,7 @@ def test_the_nine_event_types_are_registered() -> None:
         "offer_decision",
         "delivery_status",
         "customer_response",
+        "geofence_transition",
     }
     for name, cls in EVENT_TYPES.items():
         assert cls.TYPE == name
@@ -672,6 +673,18 @@ BAD_INPUT = [
     ),
     pytest.param(
         "customer_response", {"channel": ...}, "channel", "Field required", id="no-channel"
+    ),
+    # GeofenceTransition
+    pytest.param(
+        "geofence_transition", {"action": "dwell"}, "action", "Input should be", id="geo-action"
+    ),
+    pytest.param("geofence_transition", {"port": ""}, "port", "at least 1", id="geo-no-port"),
+    pytest.param(
+        "geofence_transition",
+        {"ping_event_id": ...},
+        "ping_event_id",
+        "Field required",
+        id="geo-no-ping",
     ),
     # DeadLetter
     pytest.param(

@@ -14,6 +14,7 @@ from offers.topics import (
     CAMPAIGNS,
     CONSENT,
     DAY_MS,
+    GEOFENCE,
     HOUR_MS,
     INPUT_TOPICS,
     LOCATION,
@@ -117,6 +118,7 @@ def test_location_retention_follows_the_settings() -> None:
         48 * HOUR_MS
     )
     assert LOCATION.config(Settings(location_retention_hours=1))["retention.ms"] == str(HOUR_MS)
+    assert GEOFENCE.config(Settings(location_retention_hours=2))["retention.ms"] == str(2 * HOUR_MS)
     # other topics keep their own retention
     assert SOCIAL.config(Settings(location_retention_hours=48))["retention.ms"] == str(7 * DAY_MS)
 
