@@ -111,7 +111,9 @@ def push_rows(
     """Push one micro-batch to a push source: the online store, and the offline log.
 
     Same effect as Feast's ``PushMode.ONLINE_AND_OFFLINE``, but the offline rows go to a
-    new parquet file of the view's log (see ``sources.write_offline_part``).
+    new parquet file of the view's log (see ``sources.write_offline_part``), and the
+    online store gets only the last row of each key in the batch (rows are in the order
+    they were computed, so that row is the key's current one).
 
     Each row has the view's join key, every field of the view and ``event_timestamp``
     (a timezone-aware datetime or epoch seconds); other keys are ignored.
@@ -129,7 +131,9 @@ def push_rows(
         # the log first: a retried batch may then repeat a log row (the same values at
         # the same event time, harmless to point-in-time joins) but never miss one
         write_offline_part(spec, _offline_dir(store, push_source_name), frame)
-    store.push(push_source_name, frame, to=PushMode.ONLINE)
+    # the online store keeps one row per key: the batch's last one for that key
+    latest = frame.drop_duplicates(subset=[spec.join_key], keep="last")
+    store.push(push_source_name, latest, to=PushMode.ONLINE)
 
 
 def online_features(
@@ -150,7 +154,7 @@ def online_features(
         {"customer_id": c, "sailing_id": s, **r}
         for c, s, r in zip(customer_ids, sailing_ids, requests, strict=True)
     ]
-    service = store.get_feature_service(service_name)
+    service = store.get_feature_service(service_name, allow_cache=True)
     result: dict[str, list[Any]] = store.get_online_features(
         features=service, entity_rows=entity_rows
     ).to_dict()
