@@ -99,6 +99,14 @@ class Settings(BaseSettings):
     kafka_heap: str = Field("768m", description="OFFERS_KAFKA_HEAP: broker JVM heap (-Xmx).")
 
     # Stream processor
+    stream_app_id: str = Field(
+        "moby-offers",
+        pattern=r"^[a-z][a-z0-9-]{0,62}$",
+        description=(
+            "OFFERS_STREAM_APP_ID: the stream processor's consumer group and the prefix of "
+            "its state topics; workers with the same id share the work."
+        ),
+    )
     allowed_lateness_seconds: int = Field(
         600,
         ge=0,

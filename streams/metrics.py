@@ -1,0 +1,49 @@
+"""The stream processor's metrics, in Prometheus' text format on a worker's /metrics page.
+
+Each app has its own registry, so that several apps in one process (tests) do not clash.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+OUTCOMES = ("applied", "late", "replayed", "dead_lettered")
+"""What became of an input record: ``late`` is older than the key's watermark (counted,
+not merged); ``replayed`` was already in the restored state (redelivered after a crash)."""
+
+
+class StreamMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.events = Counter(
+            "offers_stream_events",
+            "Input records by topic and outcome.",
+            ["topic", "outcome"],
+            registry=self.registry,
+        )
+        self.rows_written = Counter(
+            "offers_feature_rows_written",
+            "Feature rows written to Feast (online and offline), by push source.",
+            ["push_source"],
+            registry=self.registry,
+        )
+        self.flush_seconds = Histogram(
+            "offers_feature_flush_seconds",
+            "Time to write one micro-batch of feature rows to Feast.",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+            registry=self.registry,
+        )
+        self.flush_failures = Counter(
+            "offers_feature_flush_failures",
+            "Failed attempts to write a micro-batch (it is retried until written).",
+            registry=self.registry,
+        )
+        self.transitions = Counter(
+            "offers_geofence_transitions",
+            "Geofence transitions sent, by action.",
+            ["action"],
+            registry=self.registry,
+        )
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

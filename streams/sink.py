@@ -1,0 +1,133 @@
+"""Micro-batched writes of feature rows to Feast, and the acknowledgement of their events.
+
+Rows are buffered per push source and written together when ``max_events`` events are
+waiting, or ``interval_s`` after the previous write, whichever comes first. An
+event is acknowledged to Kafka only after its row is written, so a crash never commits
+the offset of an event whose features were not stored. A failed write is retried with
+capped exponential backoff until it succeeds; meanwhile the buffer stops growing, which
+holds the agents back instead of losing rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from offers.settings import Settings
+from streams.features.rows import Row
+from streams.metrics import StreamMetrics
+
+log = logging.getLogger(__name__)
+
+Ack = Callable[[], Awaitable[Any]]
+Batches = Mapping[str, Sequence[Row]]
+"""Rows by push source name."""
+Writer = Callable[[Batches], None]
+
+
+class FeastWriter:
+    """Writes batches through ``features.store.push_rows`` to the online and offline store."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._store: Any = None
+
+    def __call__(self, batches: Batches) -> None:
+        from features.store import feature_store, push_rows
+
+        if self._store is None:
+            self._store = feature_store(self._settings)
+        for push_source, rows in batches.items():
+            push_rows(self._store, push_source, rows)
+
+
+class FeatureSink:
+    def __init__(
+        self,
+        write: Writer,
+        *,
+        max_events: int,
+        interval_s: float,
+        metrics: StreamMetrics,
+        max_backoff_s: float = 5.0,
+    ) -> None:
+        self._write = write
+        self.max_events = max_events
+        self.interval_s = interval_s
+        self._metrics = metrics
+        self._max_backoff_s = max_backoff_s
+        self._rows: dict[str, list[Row]] = {}
+        self._acks: list[Ack] = []
+        self._lock = asyncio.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feast-writer")
+        self._ticker: asyncio.Task[None] | None = None
+
+    @property
+    def pending(self) -> int:
+        """Events waiting for their batch to be written."""
+        return len(self._acks)
+
+    async def add(self, push_source: str, row: Row | None, ack: Ack) -> None:
+        """Buffer ``row`` (if any) and acknowledge with ``ack`` once it is written."""
+        if self._ticker is None:
+            self._ticker = asyncio.get_running_loop().create_task(self._tick())
+        if row is not None:
+            self._rows.setdefault(push_source, []).append(row)
+        self._acks.append(ack)
+        if len(self._acks) >= self.max_events:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write what is buffered, then acknowledge its events."""
+        async with self._lock:
+            rows, acks = self._rows, self._acks
+            self._rows, self._acks = {}, []
+            if rows:
+                await self._write_until_done(rows)
+            for ack in acks:
+                await ack()
+
+    async def _tick(self) -> None:
+        """Flush on an interval. Its own task, not a Faust timer: a worker that stops or
+        gives up partitions waits for every event to be acknowledged, after its timers
+        have stopped, so the writes must go on until then."""
+        while True:
+            await asyncio.sleep(self.interval_s)
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("flushing feature rows failed")
+
+    async def _write_until_done(self, rows: Batches) -> None:
+        loop = asyncio.get_running_loop()
+        backoff = 0.1
+        while True:
+            started = time.perf_counter()
+            try:
+                await loop.run_in_executor(self._executor, self._write, rows)
+            except Exception:
+                self._metrics.flush_failures.inc()
+                log.exception("writing %d feature rows failed; retrying", _count(rows))
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff_s)
+                continue
+            self._metrics.flush_seconds.observe(time.perf_counter() - started)
+            for push_source, batch in rows.items():
+                self._metrics.rows_written.labels(push_source).inc(len(batch))
+            return
+
+    async def close(self) -> None:
+        """Write what is buffered and stop."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+        await self.flush()
+        self._executor.shutdown(wait=True)
+
+
+def _count(rows: Batches) -> int:
+    return sum(len(batch) for batch in rows.values())

@@ -1,0 +1,175 @@
+"""The Faust app of the stream processor: one agent per feature view.
+
+Each agent reads its topic, validates every record at the edge (a bad one goes to the
+dead-letter topic with the reason, and the agent goes on), applies the record to its
+key's state in a Faust table (restored from the table's changelog when a partition moves
+to another worker), buffers the key's new row for Feast, and sends geofence transitions
+to their topic. The sailing view is held in a global table: every worker has all of it.
+
+``faust -A streams.app worker`` runs a worker (``streams/app.py`` builds the app from
+the environment); :func:`create_app` builds one for given settings.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any, cast
+
+import faust
+from faust.web import Request, Response, View
+
+from offers.contracts import Event, ValidationClock, decode, encode, to_dead_letter
+from offers.errors import ContractError, FieldError
+from offers.settings import Settings
+from offers.topics import DEAD_LETTER, GEOFENCE
+from streams.metrics import StreamMetrics
+from streams.processing import step
+from streams.sink import FeastWriter, FeatureSink, Writer
+from streams.views import FEATURE_VIEWS, FeatureView
+
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, writer: Writer | None = None) -> faust.App:
+    """The stream processor for ``settings``; ``writer`` replaces the Feast writer."""
+    app = faust.App(
+        settings.stream_app_id,
+        broker=[f"kafka://{host.strip()}" for host in settings.kafka_bootstrap.split(",")],
+        store="memory://",
+        autodiscover=False,
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        broker_session_timeout=settings.worker_session_timeout_seconds,
+        broker_heartbeat_interval=settings.worker_session_timeout_seconds / 5,
+        consumer_auto_offset_reset="earliest",
+        web_port=settings.worker_web_port,
+        web_bind="127.0.0.1",
+        web_host="127.0.0.1",
+    )
+    metrics = StreamMetrics()
+    sink = FeatureSink(
+        writer or FeastWriter(settings),
+        max_events=settings.feature_batch_rows,
+        interval_s=settings.feature_flush_ms / 1000,
+        metrics=metrics,
+    )
+    processor = FeatureProcessor(app, settings, sink, metrics)
+    for view in FEATURE_VIEWS:
+        processor.add_agent(view)
+
+    @app.page("/metrics")
+    async def metrics_page(web: View, request: Request) -> Response:
+        # aiohttp takes the charset apart from the type; Prometheus' text is UTF-8
+        return web.bytes(metrics.exposition(), content_type=METRICS_CONTENT_TYPE)
+
+    return app
+
+
+class FeatureProcessor:
+    """What the feature agents share: the sink, the output topics, the clock, metrics."""
+
+    def __init__(
+        self, app: faust.App, settings: Settings, sink: FeatureSink, metrics: StreamMetrics
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.sink = sink
+        self.metrics = metrics
+        self.clock = ValidationClock.from_settings(settings)
+        self.lateness = timedelta(seconds=settings.allowed_lateness_seconds)
+        self.dead_letters = app.topic(DEAD_LETTER.name, key_type=bytes, value_type=bytes)
+        self.geofence = app.topic(GEOFENCE.name, key_type=bytes, value_type=bytes)
+        self.tables: dict[str, faust.types.TableT[bytes, bytes]] = {}
+
+    def add_agent(self, view: FeatureView) -> None:
+        table_options: dict[str, Any] = {
+            "key_type": bytes,
+            "value_type": bytes,
+            "partitions": self.settings.topic_partitions,
+            "help": f"State of the {view.name} feature view, by {view.key_field}.",
+        }
+        table: faust.types.TableT[bytes, bytes]
+        if view.shared:
+            table = self.app.GlobalTable(
+                view.name, synchronize_all_active_partitions=True, **table_options
+            )
+        else:
+            table = self.app.Table(view.name, **table_options)
+        self.tables[view.name] = table
+        topic = self.app.topic(view.topic.name, key_type=bytes, value_type=bytes)
+
+        async def features(stream: faust.StreamT[bytes]) -> None:
+            # acknowledged by the sink once the event's row is written (StreamT lacks noack)
+            events = cast(faust.Stream[bytes], stream).noack()
+            async for event in events.events():
+                await self.process(view, table, events, event)
+
+        self.app.agent(topic, name=f"{view.name}_features")(features)
+
+    async def process(
+        self,
+        view: FeatureView,
+        table: faust.types.TableT[bytes, bytes],
+        stream: faust.StreamT[bytes],
+        event: faust.EventT[bytes],
+    ) -> None:
+        message = event.message
+
+        async def ack() -> None:
+            await stream.ack(event)
+
+        try:
+            decoded = self._decode(view, message.key, message.value)
+        except ContractError as exc:
+            await self._dead_letter(message, exc, "decode")
+            await ack()
+            return
+        key = view.key_of(decoded).encode()
+        try:
+            result = step(view, table.get(key), decoded, message.offset, self.lateness)
+        except Exception as exc:
+            log.exception("%s: record %s:%s failed", view.name, message.partition, message.offset)
+            await self._dead_letter(message, exc, view.name)
+            await ack()
+            return
+        if result.entry is not None:
+            table[key] = result.entry.encode()
+        for transition in result.transitions:
+            await self.geofence.send(key=key, value=encode(transition))
+            self.metrics.transitions.labels(transition.action.value).inc()
+        outcome = "replayed" if result.replayed else "late" if result.late else "applied"
+        self.metrics.events.labels(view.topic.name, outcome).inc()
+        await self.sink.add(view.spec.push_source_name, result.row, ack)
+
+    def _decode(self, view: FeatureView, key: bytes | None, value: bytes | None) -> Event:
+        event = decode(value or b"", expected=view.event_type, clock=self.clock)
+        expected_key = view.key_of(event)
+        if key is None or key != expected_key.encode():
+            shown = "no key" if key is None else f"key {key.decode(errors='replace')!r}"
+            raise ContractError(
+                [
+                    FieldError(
+                        view.key_field,
+                        f"the record has {shown}, but {view.topic.name} records are keyed "
+                        f"by {view.key_field} ({expected_key!r})",
+                    )
+                ]
+            )
+        return event
+
+    async def _dead_letter(self, message: Any, error: Exception, stage: str) -> None:
+        letter = to_dead_letter(
+            message.value,
+            error,
+            source_topic=message.topic,
+            source_partition=message.partition,
+            source_offset=message.offset,
+            source_key=message.key,
+            stage=stage,
+        )
+        await self.dead_letters.send(key=message.key, value=encode(letter))
+        self.metrics.events.labels(message.topic, "dead_lettered").inc()
