@@ -151,6 +151,16 @@ class Settings(BaseSettings):
     # Simulator
     simulator_seed: int = Field(7, description="OFFERS_SIMULATOR_SEED: seed of the world.")
 
+    def as_environment(self) -> dict[str, str]:
+        """These settings as ``OFFERS_*`` variables: a child process started with them
+        reads the same settings."""
+        env: dict[str, str] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[f"OFFERS_{name.upper()}"] = str(value)
+        return env
+
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:
         if (

@@ -34,10 +34,13 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings, writer: Writer | None = None) -> faust.App:
     """The stream processor for ``settings``; ``writer`` replaces the Feast writer."""
+    datadir = settings.stack_dir / "streams" / settings.stream_app_id
+    datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.stream_app_id,
         broker=[f"kafka://{host.strip()}" for host in settings.kafka_bootstrap.split(",")],
         store="memory://",
+        datadir=str(datadir),
         autodiscover=False,
         key_serializer="raw",
         value_serializer="raw",

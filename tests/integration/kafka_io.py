@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterable
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
 
 from offers.contracts import Event, encode
 from offers.topics import topic_for
@@ -53,22 +54,30 @@ def consume_records(
     return [found[pos] for pos in positions if pos in found]
 
 
-def read_from(bootstrap: str, topic: str, start: dict[int, int]) -> list[tuple[bytes, bytes]]:
-    """Every (key, value) of ``topic`` from the offsets ``start`` (per partition) to its end."""
+def read_records(
+    bootstrap: str, topic: str, start: dict[int, int] | None = None
+) -> list[ConsumerRecord]:
+    """Every record of ``topic`` from ``start`` (per partition; default: the beginning) to
+    its end, in partition then offset order."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:
         parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
         consumer.assign(parts)
         ends = consumer.end_offsets(parts)
         for tp in parts:
-            consumer.seek(tp, start.get(tp.partition, 0))
-        records: list[tuple[bytes, bytes]] = []
+            consumer.seek(tp, (start or {}).get(tp.partition, 0))
+        records: list[ConsumerRecord] = []
         while any(consumer.position(tp) < ends[tp] for tp in parts):
             for batch in consumer.poll(timeout_ms=1000).values():
-                records.extend((r.key, r.value) for r in batch)
-        return records
+                records.extend(batch)
+        return sorted(records, key=lambda r: (r.partition, r.offset))
     finally:
         consumer.close()
+
+
+def read_from(bootstrap: str, topic: str, start: dict[int, int]) -> list[tuple[bytes, bytes]]:
+    """Every (key, value) of ``topic`` from the offsets ``start`` (per partition) to its end."""
+    return [(r.key, r.value) for r in read_records(bootstrap, topic, start)]
 
 
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:

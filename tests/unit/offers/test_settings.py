@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from offers.settings import DEVELOPMENT_SECRET, Settings, get_settings
 
@@ -132,3 +133,21 @@ def test_the_validation_clock_takes_its_skew_from_the_settings() -> None:
     wider = ValidationClock.from_settings(Settings(max_future_skew_seconds=120))
     wider.now = now
     assert decode(encode(ping), clock=wider) == ping
+
+
+def test_settings_pass_to_a_child_process_through_the_environment(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    settings = Settings(
+        topic_partitions=3,
+        redis_url="redis://127.0.0.1:1/2",
+        secret_key=SecretStr("s3cret"),
+        feast_data_dir=Path("/tmp/feast"),
+        worker_session_timeout_seconds=7.5,
+    )
+    env = settings.as_environment()
+    assert env["OFFERS_TOPIC_PARTITIONS"] == "3"
+    assert env["OFFERS_SECRET_KEY"] == "s3cret"
+    for name, value in env.items():
+        clean_env.setenv(name, value)
+    assert Settings() == settings

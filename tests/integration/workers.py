@@ -1,0 +1,133 @@
+"""Stream-processor workers as child processes (``faust -A streams.app worker``), and
+what the tests read from them: their /metrics page and their consumer group's progress."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
+from prometheus_client.parser import text_string_to_metric_families
+
+from offers.settings import Settings
+from offers.stack.process import free_port
+from offers.topics import INPUT_TOPICS
+from tests.integration.kafka_io import end_offsets
+
+
+class Worker:
+    """One worker process; its output goes to ``<log_dir>/<name>.log``."""
+
+    def __init__(self, settings: Settings, name: str, log_dir: Path) -> None:
+        self.name = name
+        self.port = free_port()
+        self.log_path = log_dir / f"{name}.log"
+        env = {**os.environ, **settings.as_environment(), "OFFERS_WORKER_WEB_PORT": str(self.port)}
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "faust", "-A", "streams.app", "worker", "-l", "info"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        """Every sample of the worker's /metrics page, by name and sorted labels."""
+        url = f"http://127.0.0.1:{self.port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        return {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+
+    def events(self, outcome: str) -> float:
+        """Input records with this outcome, over every topic."""
+        return sum(
+            value
+            for (name, labels), value in self.metrics().items()
+            if name == "offers_stream_events_total" and ("outcome", outcome) in labels
+        )
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"{self.name} exited: {self.log_tail()}")
+            try:
+                self.metrics()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError(f"{self.name} not ready after {timeout} s: {self.log_tail()}")
+
+    def kill(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self, timeout: float = 60.0) -> int:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.process.returncode
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def group_lag(settings: Settings) -> int | None:
+    """Records of the input topics not yet committed by the workers' consumer group, or
+    None while the broker cannot tell yet (the group's coordinator is still starting)."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        group = settings.stream_app_id
+        committed = admin.list_group_offsets({group: None}).get(group, {})
+    except KafkaError:
+        return None
+    finally:
+        admin.close()
+    done = {(tp.topic, tp.partition): meta.offset for tp, meta in committed.items()}
+    lag = 0
+    for spec in INPUT_TOPICS:
+        for partition, end in end_offsets(settings.kafka_bootstrap, spec.name).items():
+            lag += end - max(done.get((spec.name, partition), 0), 0)
+    return lag
+
+
+def wait_caught_up(settings: Settings, workers: list[Worker], timeout: float = 240.0) -> None:
+    """Wait until the group has committed every input record (so every row is written)."""
+    deadline = time.monotonic() + timeout
+    lag: int | None = None
+    while time.monotonic() < deadline:
+        for worker in workers:
+            if worker.process.poll() is not None:
+                raise AssertionError(f"{worker.name} exited: {worker.log_tail()}")
+        lag = group_lag(settings)
+        if lag == 0:
+            return
+        time.sleep(0.5)
+    tails = "\n".join(w.log_tail() for w in workers)
+    raise AssertionError(f"{lag} records still uncommitted after {timeout} s:\n{tails}")
