@@ -24,14 +24,14 @@ from features.views import feature_view_name
 from offers.contracts import DeadLetter, Event, ValidationClock, decode
 from offers.errors import ContractError
 from offers.settings import Settings
+from offers.stack.workers import WorkerProcess, wait_caught_up
 from offers.topics import BOOKING, DEAD_LETTER, LOCATION, SAILING, SOCIAL
 from simulators.world import World, WorldConfig
 from streams.features import reference
 from streams.features.rows import Row
 from streams.views import FEATURE_VIEWS, FeatureView
 from tests.factories import wire
-from tests.integration.kafka_io import produce, read_records
-from tests.integration.workers import Worker, wait_caught_up
+from tests.integration.kafka_io import end_offsets, produce, read_records
 
 LATENESS = timedelta(seconds=600)
 REFERENCE: dict[str, Callable[[Sequence[Any], timedelta], Row]] = {
@@ -179,69 +179,62 @@ def mismatches(settings: Settings, expected: Expected) -> list[str]:
     return wrong
 
 
-def test_one_worker_computes_every_key_like_the_reference(
-    stack_settings: Settings, first_day: None, tmp_path: Path
-) -> None:
-    settings = worker_settings(stack_settings, tmp_path, "features-one-worker", redis_db=1)
-    with Worker(settings, "worker", tmp_path) as worker:
+@dataclass
+class OneWorkerRun:
+    settings: Settings
+    counts: dict[str, float]
+    """Input records by outcome, from the worker's /metrics."""
+    dead_letters: list[DeadLetter]
+    """The dead letters written during the run."""
+
+
+@pytest.fixture(scope="module")
+def one_worker(
+    stack_settings: Settings, first_day: None, tmp_path_factory: pytest.TempPathFactory
+) -> OneWorkerRun:
+    """One worker, started after the first day is in the topics, run until caught up."""
+    root = tmp_path_factory.mktemp("one-worker")
+    settings = worker_settings(stack_settings, root, "features-one-worker", redis_db=1)
+    before = end_offsets(settings.kafka_bootstrap, DEAD_LETTER.name)
+    with WorkerProcess(settings, "worker", root) as worker:
         worker.wait_ready()
         wait_caught_up(settings, [worker])
-        late = worker.events("late")
-        dead = worker.events("dead_lettered")
-        replayed = worker.events("replayed")
+        counts = {o: worker.events(o) for o in ("applied", "late", "replayed", "dead_lettered")}
+    letters = [
+        decode(r.value, expected=DeadLetter)
+        for r in read_records(settings.kafka_bootstrap, DEAD_LETTER.name, before)
+    ]
+    return OneWorkerRun(settings, counts, [d for d in letters if isinstance(d, DeadLetter)])
 
-    expected = expected_from_topics(settings)
+
+def test_one_worker_computes_every_key_like_the_reference(one_worker: OneWorkerRun) -> None:
+    expected = expected_from_topics(one_worker.settings)
     assert all(expected.rows.values()), "every view has keys"
-    assert mismatches(settings, expected) == []
+    assert mismatches(one_worker.settings, expected) == []
     assert expected.late > 0, "the jittered day has events later than the allowed lateness"
-    assert late == expected.late
-    assert replayed == 0
-    assert dead >= len(POISON)
+    assert one_worker.counts["late"] == expected.late
+    assert one_worker.counts["replayed"] == 0
 
 
 def test_bad_records_reach_the_dead_letter_topic_with_their_reason(
-    stack_settings: Settings, first_day: None, tmp_path: Path
+    one_worker: OneWorkerRun,
 ) -> None:
-    settings = worker_settings(stack_settings, tmp_path, "features-dead-letters", redis_db=3)
-    start = {
-        p: len(records)
-        for p, records in _by_partition(read_records(settings.kafka_bootstrap, DEAD_LETTER.name))
-    }
-    with Worker(settings, "worker", tmp_path) as worker:
-        worker.wait_ready()
-        wait_caught_up(settings, [worker])
-    letters = [
-        decode(r.value, expected=DeadLetter)
-        for r in read_records(settings.kafka_bootstrap, DEAD_LETTER.name, start)
-    ]
+    assert one_worker.counts["dead_lettered"] == len(one_worker.dead_letters) >= len(POISON)
     for poison in POISON:
         found = [
             letter
-            for letter in letters
-            if isinstance(letter, DeadLetter)
-            and letter.source_topic == poison.topic
-            and letter.payload.encode() == poison.value
+            for letter in one_worker.dead_letters
+            if letter.source_topic == poison.topic and letter.payload.encode() == poison.value
         ]
-        assert found, f"no dead letter for {poison}"
+        assert len(found) == 1, f"no dead letter for {poison}"
         assert poison.reason in found[0].reason, found[0].reason
         assert found[0].stage == "decode"
         assert found[0].source_offset is not None
+        assert found[0].source_key == (poison.key or b"").decode()
 
 
-def _by_partition(records: list[Any]) -> list[tuple[int, list[Any]]]:
-    grouped: dict[int, list[Any]] = defaultdict(list)
-    for record in records:
-        grouped[record.partition].append(record)
-    return sorted(grouped.items())
-
-
-def test_the_feature_service_serves_what_the_workers_wrote(
-    stack_settings: Settings, first_day: None, tmp_path: Path
-) -> None:
-    settings = worker_settings(stack_settings, tmp_path, "features-service", redis_db=4)
-    with Worker(settings, "worker", tmp_path) as worker:
-        worker.wait_ready()
-        wait_caught_up(settings, [worker])
+def test_the_feature_service_serves_what_the_workers_wrote(one_worker: OneWorkerRun) -> None:
+    settings = one_worker.settings
     expected = expected_from_topics(settings)
     customers = sorted(expected.rows["customer_location"])[:20]
     sailing, sailing_row = next(iter(sorted(expected.rows["sailing_state"].items())))
@@ -259,7 +252,7 @@ def test_the_feature_service_serves_what_the_workers_wrote(
         want = expected.rows["customer_location"][customer]
         assert same(served["last_lat"][i], want["last_lat"])
         assert same(served["nearest_port_km"][i], want["nearest_port_km"])
-        assert served["fare_eur"][i] == pytest.approx(sailing_row["fare_eur"], abs=1e-6)
+        assert same(served["fare_eur"][i], sailing_row["fare_eur"])
         assert served["distance_to_departure_km"][i] > 0
 
 
@@ -269,8 +262,8 @@ def test_two_workers_one_killed_halfway_lose_and_double_nothing(
     settings = worker_settings(stack_settings, tmp_path, "features-two-workers", redis_db=2)
     second_day = a_day(seed=22)
     half = len(second_day) // 2
-    a = Worker(settings, "worker-a", tmp_path)
-    b = Worker(settings, "worker-b", tmp_path)
+    a = WorkerProcess(settings, "worker-a", tmp_path)
+    b = WorkerProcess(settings, "worker-b", tmp_path)
     try:
         a.wait_ready()
         b.wait_ready()

@@ -1,5 +1,5 @@
-"""Stream-processor workers as child processes (``faust -A streams.app worker``), and
-what the tests read from them: their /metrics page and their consumer group's progress."""
+"""Stream-processor workers as child processes (``faust -A streams.app worker``), their
+/metrics page, and how far their consumer group has got through the input topics."""
 
 from __future__ import annotations
 
@@ -12,20 +12,20 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from prometheus_client.parser import text_string_to_metric_families
 
 from offers.settings import Settings
 from offers.stack.process import free_port
 from offers.topics import INPUT_TOPICS
-from tests.integration.kafka_io import end_offsets
 
 
-class Worker:
+class WorkerProcess:
     """One worker process; its output goes to ``<log_dir>/<name>.log``."""
 
     def __init__(self, settings: Settings, name: str, log_dir: Path) -> None:
+        log_dir.mkdir(parents=True, exist_ok=True)
         self.name = name
         self.port = free_port()
         self.log_path = log_dir / f"{name}.log"
@@ -86,7 +86,7 @@ class Worker:
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
-    def __enter__(self) -> Worker:
+    def __enter__(self) -> WorkerProcess:
         return self
 
     def __exit__(
@@ -109,15 +109,30 @@ def group_lag(settings: Settings) -> int | None:
         return None
     finally:
         admin.close()
-    done = {(tp.topic, tp.partition): meta.offset for tp, meta in committed.items()}
-    lag = 0
-    for spec in INPUT_TOPICS:
-        for partition, end in end_offsets(settings.kafka_bootstrap, spec.name).items():
-            lag += end - max(done.get((spec.name, partition), 0), 0)
-    return lag
+    done: dict[tuple[str, int], int] = {
+        (tp.topic, tp.partition): int(meta.offset) for tp, meta in committed.items()
+    }
+    ends = input_end_offsets(settings)
+    return sum(end - max(done.get(tp, 0), 0) for tp, end in ends.items())
 
 
-def wait_caught_up(settings: Settings, workers: list[Worker], timeout: float = 240.0) -> None:
+def input_end_offsets(settings: Settings) -> dict[tuple[str, int], int]:
+    """The end offset of every partition of the input topics."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        parts = [
+            TopicPartition(spec.name, p)
+            for spec in INPUT_TOPICS
+            for p in sorted(consumer.partitions_for_topic(spec.name) or ())
+        ]
+        return {(tp.topic, tp.partition): end for tp, end in consumer.end_offsets(parts).items()}
+    finally:
+        consumer.close()
+
+
+def wait_caught_up(
+    settings: Settings, workers: list[WorkerProcess], timeout: float = 240.0
+) -> None:
     """Wait until the group has committed every input record (so every row is written)."""
     deadline = time.monotonic() + timeout
     lag: int | None = None
