@@ -20,8 +20,10 @@ from simulators.cli import app as simulate_app
 app = typer.Typer(help="Real-time, location-aware offer engine.", no_args_is_help=True)
 stack_app = typer.Typer(help="The local stack: a Kafka broker and Redis as child processes.")
 topics_app = typer.Typer(help="The engine's Kafka topics.")
+features_app = typer.Typer(help="The Feast feature repository.")
 app.add_typer(stack_app, name="stack")
 app.add_typer(topics_app, name="topics")
+app.add_typer(features_app, name="features")
 app.add_typer(simulate_app, name="simulate")
 app.command(name="demo")(demo)
 
@@ -78,6 +80,16 @@ def topics_create() -> None:
     settings = get_settings()
     created = create_topics(settings.kafka_bootstrap, settings)
     typer.echo(f"created {len(created)} topic(s): {', '.join(created) or 'none needed'}")
+
+
+@features_app.command("apply")
+def features_apply() -> None:
+    """Register the feature repository in OFFERS_FEAST_DATA_DIR (idempotent)."""
+    from features.store import apply_feature_repo
+
+    settings = get_settings()
+    apply_feature_repo(settings)
+    typer.echo(f"feature repository applied in {settings.feast_data_dir.resolve()}")
 
 
 @stack_app.command("down")

@@ -141,6 +141,10 @@ class Settings(BaseSettings):
             "worker's partitions (and their state) move to the others."
         ),
     )
+    worker_web_host: str = Field(
+        "127.0.0.1",
+        description="OFFERS_WORKER_WEB_HOST: address a worker's /metrics page listens on.",
+    )
     worker_web_port: int = Field(
         6066,
         ge=0,

@@ -50,8 +50,8 @@ def create_app(settings: Settings, writer: Writer | None = None) -> faust.App:
         broker_heartbeat_interval=settings.worker_session_timeout_seconds / 5,
         consumer_auto_offset_reset="earliest",
         web_port=settings.worker_web_port,
-        web_bind="127.0.0.1",
-        web_host="127.0.0.1",
+        web_bind=settings.worker_web_host,
+        web_host=settings.worker_web_host,
     )
     metrics = StreamMetrics()
     sink = FeatureSink(

@@ -29,7 +29,7 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 PYPROJECT = ROOT / "pyproject.toml"
 
 INFRA_SERVICES = ("kafka", "redis")
-PROJECT_SERVICES = ("topics", "api", "worker", "simulator")
+PROJECT_SERVICES = ("topics", "feature-repo", "api", "worker", "simulator")
 REDIS_PORT = 6379
 TEST_SECRET = "compose-test-secret-0123456789"
 
@@ -350,21 +350,30 @@ def test_kafka_single_node_replication_and_no_auto_topics(kafka_env: dict[str, s
     assert kafka_env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"].lower() == "false"
 
 
+SETUP_SERVICES = {"topics": "kafka", "feature-repo": "redis"}
+"""One-shot services, and the store each sets up."""
+
+
 def test_project_services_wait_for_healthy_dependencies(
     services: dict[str, dict[str, Any]],
 ) -> None:
     for name in PROJECT_SERVICES:
         depends = services[name].get("depends_on")
         assert isinstance(depends, dict), f"{name} must use depends_on with conditions"
-        assert depends.get("kafka", {}).get("condition") == "service_healthy", name
-        if name != "topics":
-            condition = depends.get("topics", {}).get("condition")
-            assert condition == "service_completed_successfully", name
+        if name in SETUP_SERVICES:
+            store = SETUP_SERVICES[name]
+            assert depends.get(store, {}).get("condition") == "service_healthy", name
+            assert services[name].get("restart") == "no", name
+        else:
+            assert depends.get("kafka", {}).get("condition") == "service_healthy", name
+            assert depends.get("topics", {}).get("condition") == "service_completed_successfully"
         for dependency, spec in depends.items():
             if spec.get("condition") == "service_healthy":
                 assert "healthcheck" in services[dependency], f"{dependency} has no healthcheck"
     for name in ("api", "worker"):
-        assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
+        depends = services[name]["depends_on"]
+        assert depends["redis"]["condition"] == "service_healthy"
+        assert depends["feature-repo"]["condition"] == "service_completed_successfully"
 
 
 def test_infrastructure_healthchecks(services: dict[str, dict[str, Any]]) -> None:
