@@ -1,6 +1,9 @@
 """The stream processor's metrics, in Prometheus' text format on a worker's /metrics page.
 
-Each app has its own registry, so that several apps in one process (tests) do not clash.
+Each app has its own registry. The Prometheus client keeps values in memory unless
+``PROMETHEUS_MULTIPROC_DIR`` is set when it is first imported; importing Feast sets it, so
+this module is imported before Feast in a worker (``streams.worker`` does), and workers
+are started without it (``offers.stack.workers``).
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ event applied to it and the geofence transitions that event caused. The offset m
 processing idempotent: after a crash, Kafka redelivers the events after the last
 committed offset, but the table (restored from its changelog) may already include some
 of them; those are recognised by their offset and not applied twice. Their row is
-written again, and their transitions sent again under the same ids, in case the crash
-came after the table was written but before the row or the transition was.
+written again, in case the crash came after the table was written but before the row
+was; the key's last applied event also sends its geofence transitions again, under the
+same ids, for the same reason (consumers of transitions deduplicate on the id).
 """
 
 from __future__ import annotations
@@ -77,7 +78,9 @@ def step(
     if stored is not None:
         entry = Entry.decode(view, stored)
         if offset <= entry.offset:
-            return Step(view.row(entry.state, key), None, _transitions(event, entry.transitions))
+            # only the stored (last applied) event's own transitions are kept
+            caused = entry.transitions if offset == entry.offset else ()
+            return Step(view.row(entry.state, key), None, _transitions(event, caused))
         state = entry.state
     else:
         state = view.new_state()

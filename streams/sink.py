@@ -1,7 +1,7 @@
 """Micro-batched writes of feature rows to Feast, and the acknowledgement of their events.
 
 Rows are buffered per push source and written together when ``max_events`` events are
-waiting, or ``interval_s`` after the previous write, whichever comes first. An
+waiting, and every ``interval_s`` in any case. An
 event is acknowledged to Kafka only after its row is written, so a crash never commits
 the offset of an event whose features were not stored. A failed write is retried with
 capped exponential backoff until it succeeds; meanwhile the buffer stops growing, which
@@ -68,7 +68,7 @@ class FeatureSink:
 
     @property
     def pending(self) -> int:
-        """Events waiting for their batch to be written."""
+        """Events buffered for the next write (not those of a write in progress)."""
         return len(self._acks)
 
     async def add(self, push_source: str, row: Row | None, ack: Ack) -> None:
@@ -98,13 +98,15 @@ class FeatureSink:
         while True:
             await asyncio.sleep(self.interval_s)
             try:
-                await self.flush()
+                # shielded: close() cancels this task, but a write under way must finish
+                # and acknowledge its events
+                await asyncio.shield(self.flush())
             except Exception:
                 log.exception("flushing feature rows failed")
 
     async def _write_until_done(self, rows: Batches) -> None:
         loop = asyncio.get_running_loop()
-        backoff = 0.1
+        backoff = min(0.1, self._max_backoff_s)
         while True:
             started = time.perf_counter()
             try:
@@ -121,7 +123,7 @@ class FeatureSink:
             return
 
     async def close(self) -> None:
-        """Write what is buffered and stop."""
+        """Write what is buffered (after any write under way) and stop."""
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None

@@ -40,10 +40,12 @@ def start_process(
     log_path: Path,
     *,
     env: dict[str, str] | None = None,
+    unset: Sequence[str] = (),
     cwd: Path | None = None,
     detach: bool = False,
 ) -> subprocess.Popen[bytes]:
-    """Start ``argv`` with stdout and stderr appended to ``log_path``.
+    """Start ``argv`` with stdout and stderr appended to ``log_path``, in this process'
+    environment updated with ``env`` and without the variables named in ``unset``.
 
     Attached children (the default) are tied to this process: they get SIGTERM when it
     dies, even by SIGKILL. Detached children run in their own session and outlive it;
@@ -57,7 +59,11 @@ def start_process(
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env={**os.environ, **(env or {})},
+                env={
+                    name: value
+                    for name, value in {**os.environ, **(env or {})}.items()
+                    if name not in unset
+                },
                 cwd=cwd,
                 start_new_session=True,
                 preexec_fn=None if detach else _die_with_parent,

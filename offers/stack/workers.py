@@ -17,27 +17,33 @@ from kafka.errors import KafkaError
 from prometheus_client.parser import text_string_to_metric_families
 
 from offers.settings import Settings
-from offers.stack.process import free_port
+from offers.stack.process import free_port, start_process
 from offers.topics import INPUT_TOPICS
+
+PROMETHEUS_MULTIPROCESS_VARIABLES = (
+    "PROMETHEUS_MULTIPROCESS_DIR",
+    "PROMETHEUS_MULTIPROC_DIR",
+    "prometheus_multiproc_dir",
+)
 
 
 class WorkerProcess:
     """One worker process; its output goes to ``<log_dir>/<name>.log``."""
 
     def __init__(self, settings: Settings, name: str, log_dir: Path) -> None:
-        log_dir.mkdir(parents=True, exist_ok=True)
         self.name = name
         self.port = free_port()
         self.log_path = log_dir / f"{name}.log"
-        env = {**os.environ, **settings.as_environment(), "OFFERS_WORKER_WEB_PORT": str(self.port)}
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "faust", "-A", "streams.app", "worker", "-l", "info"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        env = {**settings.as_environment(), "OFFERS_WORKER_WEB_PORT": str(self.port)}
+        # Importing feast sets PROMETHEUS_MULTIPROC_DIR in this process; inherited, it
+        # would switch the worker's Prometheus client to files shared between processes.
+        # attached: the worker gets SIGTERM if this process dies, even by SIGKILL
+        self.process = start_process(
+            [sys.executable, "-m", "faust", "-A", "streams.app", "worker", "-l", "info"],
+            self.log_path,
+            env=env,
+            unset=PROMETHEUS_MULTIPROCESS_VARIABLES,
+        )
 
     def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         """Every sample of the worker's /metrics page, by name and sorted labels."""
