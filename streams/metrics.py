@@ -8,7 +8,7 @@ are started without it (``offers.stack.workers``).
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 OUTCOMES = ("applied", "late", "replayed", "dead_lettered")
 """What became of an input record: ``late`` is older than the key's watermark (counted,
@@ -45,6 +45,13 @@ class StreamMetrics:
             "offers_geofence_transitions",
             "Geofence transitions sent, by action.",
             ["action"],
+            registry=self.registry,
+        )
+
+        self.table_keys = Gauge(
+            "offers_table_keys",
+            "Keys held by this worker in each state table, and in each replica (all keys).",
+            ["table"],
             registry=self.registry,
         )
 

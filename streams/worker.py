@@ -4,7 +4,8 @@ Each agent reads its topic, validates every record at the edge (a bad one goes t
 dead-letter topic with the reason, and the agent goes on), applies the record to its
 key's state in a Faust table (restored from the table's changelog when a partition moves
 to another worker), buffers the key's new row for Feast, and sends geofence transitions
-to their topic. The sailing view is held in a global table: every worker has all of it.
+to their topic. Every worker also holds every sailing's latest row, read-only, followed
+from the sailing table's changelog (``streams.replica``; ``/sailings`` shows it).
 
 ``faust -A streams.app worker`` runs a worker (``streams/app.py`` builds the app from
 the environment); :func:`create_app` builds one for given settings.
@@ -17,6 +18,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 import faust
+import orjson
 from faust.web import Request, Response, View
 
 from offers.contracts import Event, ValidationClock, decode, encode, to_dead_letter
@@ -24,9 +26,10 @@ from offers.errors import ContractError, FieldError
 from offers.settings import Settings
 from offers.topics import DEAD_LETTER, GEOFENCE
 from streams.metrics import StreamMetrics
-from streams.processing import step
+from streams.processing import Entry, step
+from streams.replica import TableReplica
 from streams.sink import FeastWriter, FeatureSink, Writer
-from streams.views import FEATURE_VIEWS, FeatureView
+from streams.views import FEATURE_VIEWS, SAILING_STATE, FeatureView
 
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
 log = logging.getLogger(__name__)
@@ -66,8 +69,18 @@ def create_app(settings: Settings, writer: Writer | None = None) -> faust.App:
 
     @app.page("/metrics")
     async def metrics_page(web: View, request: Request) -> Response:
+        for name, table in processor.tables.items():
+            metrics.table_keys.labels(name).set(len(table))
+        for name, replica in processor.replicas.items():
+            metrics.table_keys.labels(f"{name}_replica").set(len(replica))
         # aiohttp takes the charset apart from the type; Prometheus' text is UTF-8
         return web.bytes(metrics.exposition(), content_type=METRICS_CONTENT_TYPE)
+
+    @app.page("/sailings")
+    async def sailings_page(web: View, request: Request) -> Response:
+        """The latest row of every sailing, as this worker holds them."""
+        rows = processor.replicas[SAILING_STATE.name]
+        return web.bytes(orjson.dumps(dict(rows)), content_type="application/json")
 
     return app
 
@@ -87,22 +100,26 @@ class FeatureProcessor:
         self.dead_letters = app.topic(DEAD_LETTER.name, key_type=bytes, value_type=bytes)
         self.geofence = app.topic(GEOFENCE.name, key_type=bytes, value_type=bytes)
         self.tables: dict[str, faust.types.TableT[bytes, bytes]] = {}
+        self.replicas: dict[str, TableReplica] = {}
+        """Views every worker holds whole, read-only (the sailings)."""
 
     def add_agent(self, view: FeatureView) -> None:
-        table_options: dict[str, Any] = {
-            "key_type": bytes,
-            "value_type": bytes,
-            "partitions": self.settings.topic_partitions,
-            "help": f"State of the {view.name} feature view, by {view.key_field}.",
-        }
-        table: faust.types.TableT[bytes, bytes]
-        if view.shared:
-            table = self.app.GlobalTable(
-                view.name, synchronize_all_active_partitions=True, **table_options
-            )
-        else:
-            table = self.app.Table(view.name, **table_options)
+        table = self.app.Table(
+            view.name,
+            key_type=bytes,
+            value_type=bytes,
+            partitions=self.settings.topic_partitions,
+            help=f"State of the {view.name} feature view, by {view.key_field}.",
+        )
         self.tables[view.name] = table
+        if view.shared:
+            replica = TableReplica(
+                self.settings.kafka_bootstrap,
+                table.changelog_topic.get_topic_name(),
+                lambda key, value: view.row(Entry.decode(view, value).state, key),
+            )
+            self.replicas[view.name] = replica
+            self.app.task(replica.follow)
         topic = self.app.topic(view.topic.name, key_type=bytes, value_type=bytes)
 
         async def features(stream: faust.StreamT[bytes]) -> None:

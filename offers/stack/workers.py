@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
@@ -45,6 +47,11 @@ class WorkerProcess:
             unset=PROMETHEUS_MULTIPROCESS_VARIABLES,
         )
 
+    def page(self, path: str) -> Any:
+        """A JSON page of the worker's web server."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
+            return json.loads(response.read())
+
     def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         """Every sample of the worker's /metrics page, by name and sorted labels."""
         url = f"http://127.0.0.1:{self.port}/metrics"
@@ -63,6 +70,11 @@ class WorkerProcess:
             for (name, labels), value in self.metrics().items()
             if name == "offers_stream_events_total" and ("outcome", outcome) in labels
         )
+
+    def sample(self, name: str, **labels: str) -> float | None:
+        """One sample of the /metrics page, or None if it has none with these labels."""
+        key = (name, tuple(sorted(labels.items())))
+        return self.metrics().get(key)
 
     def wait_ready(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout

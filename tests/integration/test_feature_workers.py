@@ -29,7 +29,7 @@ from offers.topics import BOOKING, DEAD_LETTER, LOCATION, SAILING, SOCIAL
 from simulators.world import World, WorldConfig
 from streams.features import reference
 from streams.features.rows import Row
-from streams.views import FEATURE_VIEWS, FeatureView
+from streams.views import FEATURE_VIEWS, SAILING_STATE, FeatureView
 from tests.factories import wire
 from tests.integration.kafka_io import end_offsets, produce, read_records
 
@@ -264,9 +264,12 @@ def test_two_workers_one_killed_halfway_lose_and_double_nothing(
     half = len(second_day) // 2
     a = WorkerProcess(settings, "worker-a", tmp_path)
     b = WorkerProcess(settings, "worker-b", tmp_path)
+    sailings = expected_from_topics(settings).rows["sailing_state"]
     try:
         a.wait_ready()
         b.wait_ready()
+        for worker in (a, b):  # every worker holds every sailing's latest row
+            wait_for(lambda w=worker: replica_mismatches(w, sailings), [])
         produce(settings.kafka_bootstrap, second_day[:half])
         deadline = time.monotonic() + 120
         while b.events("applied") < 200:
@@ -276,8 +279,35 @@ def test_two_workers_one_killed_halfway_lose_and_double_nothing(
         produce(settings.kafka_bootstrap, second_day[half:])
         wait_caught_up(settings, [a])
         assert a.events("applied") > 0
+        wait_for(
+            lambda: replica_mismatches(a, expected_from_topics(settings).rows["sailing_state"]),
+            [],
+        )
     finally:
         a.stop()
         b.stop()
     expected = expected_from_topics(settings)
     assert mismatches(settings, expected) == []
+
+
+def replica_mismatches(worker: WorkerProcess, rows: dict[str, Row]) -> list[str]:
+    """Sailings whose row in the worker's copy (/sailings) differs from ``rows``."""
+    held = worker.page("/sailings")
+    fields = [f.name for f in SAILING_STATE.spec.fields]
+    return sorted(
+        key
+        for key in rows.keys() | held.keys()
+        if key not in held
+        or key not in rows
+        or not all(same(held[key][f], rows[key][f]) for f in fields)
+    )
+
+
+def wait_for(read: Callable[[], Any], wanted: Any, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    got = read()
+    while got != wanted:
+        shown = got[:5] if isinstance(got, list) else got
+        assert time.monotonic() < deadline, f"still {shown}, not {wanted}, after {timeout} s"
+        time.sleep(0.25)
+        got = read()

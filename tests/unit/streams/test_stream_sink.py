@@ -8,8 +8,6 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-import pytest
-
 from streams.features.rows import Row
 from streams.metrics import StreamMetrics
 from streams.sink import Batches, FeatureSink
