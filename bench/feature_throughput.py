@@ -102,7 +102,7 @@ class WorkerRun:
     peak_rss_mib: float | None
 
 
-class GroupFactory:
+class FreshGroups:
     """Settings of fresh worker groups and stores on one stack: each its own app id,
     Redis database (emptied) and Feast data directory (registry applied)."""
 
@@ -238,7 +238,7 @@ def _worker_run(settings: Settings, total: int, stall_s: float) -> WorkerRun:
 
 
 def _worker_round(
-    fresh: GroupFactory, total: int, stall_s: float, restarts: list[dict[str, str]]
+    fresh: FreshGroups, total: int, stall_s: float, restarts: list[dict[str, str]]
 ) -> WorkerRun:
     """One measured worker run, on a new group after each failed attempt (noted)."""
     for _ in range(WORKER_ATTEMPTS - 1):
@@ -340,7 +340,7 @@ def main() -> None:
             live = stack.configured()
             with KafkaEventProducer(live) as producer:
                 produced = producer.produce(events)
-            fresh = GroupFactory(live, root)
+            fresh = FreshGroups(live, root)
             worker_runs: list[WorkerRun] = []
             restarts: list[dict[str, str]] = []
             compute: list[float] = []
@@ -379,7 +379,7 @@ def main() -> None:
         "worker_restarts": restarts,
         "compute_only_events_per_s_runs": [round(rate) for rate in compute],
         "feast_write_only_rows_per_s_runs": [round(rate) for rate in write],
-        "wall_s": round(time.perf_counter() - began, 1),
+        "elapsed_s": round(time.perf_counter() - began, 1),
     }
     print(json.dumps(result, indent=2))
     print()

@@ -13,6 +13,7 @@ the environment); :func:`create_app` builds one for given settings.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import Any, cast
@@ -24,7 +25,8 @@ from faust.web import Request, Response, View
 from offers.contracts import Event, ValidationClock, decode, encode, to_dead_letter
 from offers.errors import ContractError, FieldError
 from offers.settings import Settings
-from offers.topics import DEAD_LETTER, GEOFENCE
+from offers.stack.kafka import create_topics
+from offers.topics import DEAD_LETTER, GEOFENCE, TopicSpec
 from streams.metrics import StreamMetrics
 from streams.processing import Entry, step
 from streams.replica import TableReplica
@@ -35,11 +37,41 @@ METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, writer: Writer | None = None) -> faust.App:
+class StreamApp(faust.App):
+    """The Faust app, which creates its tables' changelog topics (and waits until each
+    partition has a leader) before it joins its consumer group. Left to Faust, a new
+    changelog can be missing from the metadata when partitions are assigned, and every
+    write to that table then fails until the worker restarts."""
+
+    def __init__(self, settings: Settings, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.offers_settings = settings
+
+    def changelog_topics(self) -> tuple[TopicSpec, ...]:
+        return tuple(
+            TopicSpec(
+                table.changelog_topic.get_topic_name(),
+                key="state key",
+                event_types=(),
+                compacted=True,
+            )
+            for table in self.tables.values()
+        )
+
+    async def on_first_start(self) -> None:
+        await super().on_first_start()
+        settings = self.offers_settings
+        await asyncio.to_thread(
+            create_topics, settings.kafka_bootstrap, settings, self.changelog_topics()
+        )
+
+
+def create_app(settings: Settings, writer: Writer | None = None) -> StreamApp:
     """The stream processor for ``settings``; ``writer`` replaces the Feast writer."""
     datadir = settings.stack_dir / "streams" / settings.stream_app_id
     datadir.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
+    app = StreamApp(
+        settings,
         settings.stream_app_id,
         broker=[f"kafka://{host.strip()}" for host in settings.kafka_bootstrap.split(",")],
         store="memory://",

@@ -279,14 +279,11 @@ def test_two_workers_one_killed_halfway_lose_and_double_nothing(
         produce(settings.kafka_bootstrap, second_day[half:])
         wait_caught_up(settings, [a])
         assert a.events("applied") > 0
-        wait_for(
-            lambda: replica_mismatches(a, expected_from_topics(settings).rows["sailing_state"]),
-            [],
-        )
+        expected = expected_from_topics(settings)
+        wait_for(lambda: replica_mismatches(a, expected.rows["sailing_state"]), [])
     finally:
         a.stop()
         b.stop()
-    expected = expected_from_topics(settings)
     assert mismatches(settings, expected) == []
 
 
