@@ -29,17 +29,16 @@ import argparse
 import json
 import random
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from feast import FeatureStore
 from redis import Redis
 
+from bench.stack import temporary_stack
 from features.fields import FeatureField
 from features.online import OnlineReader, request_time_features, service_view_features
 from features.sources import (
@@ -50,8 +49,6 @@ from features.sources import (
     ViewSpec,
 )
 from features.store import SCORING_SERVICE, feature_store, online_features, push_rows
-from offers.settings import Settings
-from offers.stack import LocalStack
 
 PORTS = ("LIV", "OLB", "GOA", "BIA", "CIV", "ARB", "NAP", "PMO", "GGI", "POR")
 TAGS = ("cars", "family", "pets", "sardinia", "corsica", "sicily", "cabins", "food")
@@ -148,73 +145,67 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        settings = Settings(
-            stack_kafka_port=0, stack_redis_port=0, stack_dir=root, feast_data_dir=root / "feast"
-        )
-        with LocalStack(settings, root) as stack:
-            live = stack.configured()
-            store = feature_store(live)
-            started = time.perf_counter()
-            customer_ids = [f"c-{i}" for i in range(args.customers)]
-            for spec in (CUSTOMER_LOCATION_VIEW, CUSTOMER_SOCIAL_VIEW, CUSTOMER_BOOKING_VIEW):
-                _push(store, spec, customer_ids, rng)
-            _push(store, SAILING_STATE_VIEW, [f"s-{i}" for i in range(args.sailings)], rng)
-            push_s = time.perf_counter() - started
+    with temporary_stack() as (live, _):
+        store = feature_store(live)
+        started = time.perf_counter()
+        customer_ids = [f"c-{i}" for i in range(args.customers)]
+        for spec in (CUSTOMER_LOCATION_VIEW, CUSTOMER_SOCIAL_VIEW, CUSTOMER_BOOKING_VIEW):
+            _push(store, spec, customer_ids, rng)
+        _push(store, SAILING_STATE_VIEW, [f"s-{i}" for i in range(args.sailings)], rng)
+        push_s = time.perf_counter() - started
 
-            batches = _batches(args.customers, args.sailings, args.batch, rng)
-            singles = _singles(batches, args.single)
-            client = Redis.from_url(live.redis_url)
-            reader = OnlineReader(store, client, service_view_features(store))
-            commands = {
-                id(batch): reader.hmget_commands(batch.customer_ids, batch.sailing_ids)
-                for batch in batches
-            }
+        batches = _batches(args.customers, args.sailings, args.batch, rng)
+        singles = _singles(batches, args.single)
+        client = Redis.from_url(live.redis_url)
+        reader = OnlineReader(store, client, service_view_features(store))
+        commands = {
+            id(batch): reader.hmget_commands(batch.customer_ids, batch.sailing_ids)
+            for batch in batches
+        }
 
-            service = store.get_feature_service(SCORING_SERVICE)
+        service = store.get_feature_service(SCORING_SERVICE)
 
-            def sdk(batch: Batch) -> object:
-                rows = [
-                    {"customer_id": c, "sailing_id": s, **r}
-                    for c, s, r in zip(
-                        batch.customer_ids, batch.sailing_ids, batch.requests, strict=True
-                    )
-                ]
-                return store.get_online_features(features=service, entity_rows=rows).to_dict()
+        def sdk(batch: Batch) -> object:
+            rows = [
+                {"customer_id": c, "sailing_id": s, **r}
+                for c, s, r in zip(
+                    batch.customer_ids, batch.sailing_ids, batch.requests, strict=True
+                )
+            ]
+            return store.get_online_features(features=service, entity_rows=rows).to_dict()
 
-            def store_helper(batch: Batch) -> object:
-                return online_features(store, batch.customer_ids, batch.sailing_ids, batch.requests)
+        def store_helper(batch: Batch) -> object:
+            return online_features(store, batch.customer_ids, batch.sailing_ids, batch.requests)
 
-            def reader_with_on_demand(batch: Batch) -> object:
-                features = reader.read(batch.customer_ids, batch.sailing_ids)
-                return features | request_time_features(features, batch.requests)
+        def reader_with_on_demand(batch: Batch) -> object:
+            features = reader.read(batch.customer_ids, batch.sailing_ids)
+            return features | request_time_features(features, batch.requests)
 
-            def reader_only(batch: Batch) -> object:
-                return reader.read(batch.customer_ids, batch.sailing_ids)
+        def reader_only(batch: Batch) -> object:
+            return reader.read(batch.customer_ids, batch.sailing_ids)
 
-            def floor(batch: Batch) -> object:
-                with client.pipeline(transaction=False) as pipe:
-                    for key, fields in commands[id(batch)]:
-                        # redis-py annotates keys as str; they are Feast's bytes keys
-                        pipe.hmget(key, fields)  # type: ignore[arg-type]
-                    return pipe.execute()
+        def floor(batch: Batch) -> object:
+            with client.pipeline(transaction=False) as pipe:
+                for key, fields in commands[id(batch)]:
+                    # redis-py annotates keys as str; they are Feast's bytes keys
+                    pipe.hmget(key, fields)  # type: ignore[arg-type]
+                return pipe.execute()
 
-            modes: dict[str, tuple[Callable[[Batch], object], list[Batch]]] = {
-                "sdk_per_customer": (sdk, singles),
-                "store_helper_per_customer": (store_helper, singles[: args.helper_single]),
-                "sdk_batched": (sdk, batches),
-                "reader_batched": (reader_with_on_demand, batches),
-                "reader_read_only": (reader_only, batches),
-                "raw_hmget_floor": (floor, batches),
-            }
-            runs: dict[str, list[float]] = {name: [] for name in modes}
-            for read, work in modes.values():
-                _us_per_customer(read, work[: max(1, len(work) // 10)])
-            for _ in range(args.repeats):
-                for name, (read, work) in modes.items():
-                    runs[name].append(_us_per_customer(read, work))
-            reader.close()
+        modes: dict[str, tuple[Callable[[Batch], object], list[Batch]]] = {
+            "sdk_per_customer": (sdk, singles),
+            "store_helper_per_customer": (store_helper, singles[: args.helper_single]),
+            "sdk_batched": (sdk, batches),
+            "reader_batched": (reader_with_on_demand, batches),
+            "reader_read_only": (reader_only, batches),
+            "raw_hmget_floor": (floor, batches),
+        }
+        runs: dict[str, list[float]] = {name: [] for name in modes}
+        for read, work in modes.values():
+            _us_per_customer(read, work[: max(1, len(work) // 10)])
+        for _ in range(args.repeats):
+            for name, (read, work) in modes.items():
+                runs[name].append(_us_per_customer(read, work))
+        reader.close()
 
     medians = {name: statistics.median(values) for name, values in runs.items()}
     floor_us = medians["raw_hmget_floor"]

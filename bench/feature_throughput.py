@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -38,10 +37,10 @@ from typing import Any
 
 from redis import Redis
 
+from bench.stack import temporary_stack
 from features.store import apply_feature_repo
 from offers.contracts import Event, ValidationClock, decode, encode
 from offers.settings import Settings
-from offers.stack import LocalStack
 from offers.stack.workers import WorkerProcess, group_lag
 from offers.topics import topic_for
 from simulators.sink import KafkaEventProducer
@@ -331,26 +330,20 @@ def main() -> None:
     records = _records(events)
     by_topic = Counter(topic_for(event.TYPE).name for event in events)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        settings = Settings(
-            stack_kafka_port=0, stack_redis_port=0, stack_dir=root, feast_data_dir=root / "feast"
-        )
-        with LocalStack(settings, root) as stack:
-            live = stack.configured()
-            with KafkaEventProducer(live) as producer:
-                produced = producer.produce(events)
-            fresh = FreshGroups(live, root)
-            worker_runs: list[WorkerRun] = []
-            restarts: list[dict[str, str]] = []
-            compute: list[float] = []
-            write: list[float] = []
-            for _ in range(args.repeats):
-                worker_runs.append(_worker_round(fresh, len(events), args.stall, restarts))
-                rate, rows, transitions = _compute_only(records, live)
-                compute.append(rate)
-                batches = _batches(rows, live.feature_batch_rows)
-                write.append(_feast_write_only(batches, fresh("bench-write")))
+    with temporary_stack() as (live, root):
+        with KafkaEventProducer(live) as producer:
+            produced = producer.produce(events)
+        fresh = FreshGroups(live, root)
+        worker_runs: list[WorkerRun] = []
+        restarts: list[dict[str, str]] = []
+        compute: list[float] = []
+        write: list[float] = []
+        for _ in range(args.repeats):
+            worker_runs.append(_worker_round(fresh, len(events), args.stall, restarts))
+            rate, rows, transitions = _compute_only(records, live)
+            compute.append(rate)
+            batches = _batches(rows, live.feature_batch_rows)
+            write.append(_feast_write_only(batches, fresh("bench-write")))
 
     worker_median = statistics.median(run.events_per_s for run in worker_runs)
     steady_median = statistics.median(run.steady_events_per_s for run in worker_runs)

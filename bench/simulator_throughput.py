@@ -17,13 +17,11 @@ import itertools
 import json
 import resource
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
+from bench.stack import temporary_stack
 from offers.contracts import encode
 from offers.settings import Settings
-from offers.stack import LocalStack
 from simulators.sink import KafkaEventProducer
 from simulators.world import World, WorldConfig
 
@@ -57,14 +55,11 @@ def main() -> None:
     day_events, day_rate = _generate_only(world, None)
     day_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(stack_kafka_port=0, stack_redis_port=0, stack_dir=Path(tmp))
-        with LocalStack(settings, Path(tmp)) as stack:
-            live = stack.configured()
-            generate, produce = [], []
-            for _ in range(args.repeats):
-                generate.append(_generate_only(world, args.events)[1])
-                produce.append(_into_kafka(world, args.events, live))
+    with temporary_stack() as (live, _):
+        generate, produce = [], []
+        for _ in range(args.repeats):
+            generate.append(_generate_only(world, args.events)[1])
+            produce.append(_into_kafka(world, args.events, live))
 
     result = {
         "customers": args.customers,
