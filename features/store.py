@@ -7,6 +7,7 @@ settings (never from the process environment): ``FEAST_REDIS_CONNECTION`` from
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +29,12 @@ from features.sources import (
     write_offline_part,
 )
 from offers.settings import Settings
+
+# Feast warns on every read or push that touches an on-demand view that they are
+# experimental; the scoring service has one, so the warning would fill every log.
+warnings.filterwarnings(
+    "ignore", message="On demand feature view is an experimental feature", category=RuntimeWarning
+)
 
 REPO_DIR = Path(__file__).resolve().parent
 FEATURE_STORE_YAML = REPO_DIR / "feature_store.yaml"
