@@ -1,0 +1,68 @@
+"""The report of one campaign, as the API returns it: its funnel and its incrementality."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from offers.contracts.base import Event
+from offers.reports.funnel import (
+    DEFAULT_ATTRIBUTION_WINDOW,
+    NO_DISCOUNT,
+    DiscountTerms,
+    Funnel,
+    fold_campaign,
+)
+from offers.reports.incrementality import (
+    DEFAULT_MIN_GROUP_SIZE,
+    Incrementality,
+    measure_incrementality,
+)
+from offers.reports.intervals import DEFAULT_CONFIDENCE
+
+
+class CampaignReport(BaseModel):
+    """One campaign's funnel and measured effect; ``model_dump(mode="json")`` for the API."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    campaign_id: str
+    attribution_window: timedelta
+    discount: DiscountTerms
+    funnel: Funnel
+    incrementality: Incrementality
+
+
+def campaign_report(
+    campaign_id: str,
+    events: Iterable[Event],
+    *,
+    attribution_window: timedelta = DEFAULT_ATTRIBUTION_WINDOW,
+    discount: DiscountTerms = NO_DISCOUNT,
+    confidence: float = DEFAULT_CONFIDENCE,
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+) -> CampaignReport:
+    """Fold ``events`` once into the funnel and groups, then compare the groups.
+
+    The ROI's cost is the funnel's discount cost: the discount given on every booking made
+    with one of the campaign's offers.
+    """
+    tally = fold_campaign(
+        campaign_id, events, attribution_window=attribution_window, discount=discount
+    )
+    incrementality = measure_incrementality(
+        tally.treated,
+        tally.control,
+        discount_cost_eur=tally.funnel.discount_cost_eur,
+        confidence=confidence,
+        min_group_size=min_group_size,
+    )
+    return CampaignReport(
+        campaign_id=campaign_id,
+        attribution_window=attribution_window,
+        discount=discount,
+        funnel=tally.funnel,
+        incrementality=incrementality,
+    )

@@ -1,0 +1,63 @@
+"""Customers' consent per channel and for location use, kept in ``state.consent``.
+
+No record means no consent: nothing is sent to a customer before they grant it. A
+withdrawal is a record with ``granted=False`` (kept, so the decision and its source are
+known); erasing a customer writes tombstones for every scope.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import cast
+
+from offers.contracts import ConsentChange, ConsentScope, decode, encode
+from offers.state.compacted import Position, TopicView, TopicWriter
+from offers.topics import CONSENT
+
+
+def _decode(raw: bytes) -> ConsentChange:
+    return cast(ConsentChange, decode(raw, expected=ConsentChange))
+
+
+class ConsentStore:
+    """Writes consent changes and answers, per customer, from the followed topic."""
+
+    def __init__(self, bootstrap: str, writer: TopicWriter) -> None:
+        self._writer = writer
+        self._by_customer: dict[str, dict[ConsentScope, ConsentChange]] = {}
+        self._lock = threading.Lock()
+        self.view: TopicView[ConsentChange] = TopicView(
+            bootstrap, CONSENT.name, _decode, on_change=self._index
+        )
+
+    def _index(self, key: str, change: ConsentChange | None) -> None:
+        customer, _, scope = key.partition("|")
+        with self._lock:
+            scopes = self._by_customer.setdefault(customer, {})
+            if change is None:
+                scopes.pop(ConsentScope(scope), None)
+            else:
+                scopes[change.scope] = change
+
+    def record(self, change: ConsentChange) -> Position:
+        """Write the change and wait until this store reads it back."""
+        position = self._writer.put(CONSENT.name, change.consent_key, encode(change))
+        self.view.wait_for(position)
+        return position
+
+    def erase(self, customer_id: str) -> None:
+        """Tombstones for every scope of the customer."""
+        for scope in ConsentScope:
+            position = self._writer.put(CONSENT.name, f"{customer_id}|{scope.value}", None)
+        self.view.wait_for(position)
+
+    def of(self, customer_id: str) -> dict[ConsentScope, ConsentChange]:
+        with self._lock:
+            return dict(self._by_customer.get(customer_id, {}))
+
+    def granted(self, customer_id: str, scope: ConsentScope) -> bool:
+        change = self.of(customer_id).get(scope)
+        return change is not None and change.granted
+
+    def close(self) -> None:
+        self.view.close()

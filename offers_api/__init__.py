@@ -1,0 +1,1 @@
+"""The HTTP API of the offer engine: routes, authentication and provider webhooks."""
