@@ -1,4 +1,5 @@
-"""A read-only copy of a whole table on every worker, followed from its changelog.
+"""A read-only copy of a whole compacted topic on every worker: a table's changelog, or a
+state topic such as ``state.consent``.
 
 A Faust table is partitioned: each worker holds the keys of its own partitions. Faust's
 ``GlobalTable`` is meant to give every worker all keys, but in faust-streaming 0.15 a
@@ -6,32 +7,33 @@ worker stops following the partitions that other workers write (faust-streaming 
 so its copy goes stale. :class:`TableReplica` follows every partition of the table's
 changelog (a compacted topic) with a plain consumer outside the consumer group, and
 keeps each key's latest row. The state itself stays in the partitioned table, whose
-recovery Faust does exactly; the replica is for reading (it may lag by one poll).
+recovery Faust does exactly; the replica is for reading (it may lag by one poll). The
+same follows the shared state topics (consent, campaigns) written by the API.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
+from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer
 
-from streams.features.rows import Row
-
 log = logging.getLogger(__name__)
 
-Decoder = Callable[[str, bytes], Row]
-"""The row of a key, from the key and a changelog value."""
+V = TypeVar("V")
+Decoder = Callable[[str, bytes], V]
+"""The value of a key, from the key and a record's value."""
 
 
-class TableReplica(Mapping[str, Row]):
-    def __init__(self, bootstrap: str, changelog_topic: str, decode: Decoder) -> None:
+class TopicReplica(Mapping[str, V]):
+    def __init__(self, bootstrap: str, topic: str, decode: Decoder[V]) -> None:
         self.bootstrap = bootstrap
-        self.topic = changelog_topic
+        self.topic = topic
         self._decode = decode
-        self._rows: dict[str, Row] = {}
+        self._rows: dict[str, V] = {}
 
-    def __getitem__(self, key: str) -> Row:
+    def __getitem__(self, key: str) -> V:
         return self._rows[key]
 
     def __iter__(self) -> Iterator[str]:
@@ -64,6 +66,7 @@ class TableReplica(Mapping[str, Row]):
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             metadata_max_age_ms=5_000,
+            fetch_max_wait_ms=100,
         )
         await consumer.start()
         try:

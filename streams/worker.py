@@ -22,14 +22,23 @@ import faust
 import orjson
 from faust.web import Request, Response, View
 
-from offers.contracts import Event, ValidationClock, decode, encode, to_dead_letter
+from offers.contracts import (
+    ConsentChange,
+    ConsentScope,
+    Event,
+    ValidationClock,
+    decode,
+    encode,
+    to_dead_letter,
+)
 from offers.errors import ContractError, FieldError
 from offers.settings import Settings
 from offers.stack.kafka import create_topics
-from offers.topics import DEAD_LETTER, GEOFENCE, TopicSpec
+from offers.topics import CONSENT, DEAD_LETTER, GEOFENCE, TopicSpec
+from streams.features.rows import Row
 from streams.metrics import StreamMetrics
 from streams.processing import Entry, step
-from streams.replica import TableReplica
+from streams.replica import TopicReplica
 from streams.sink import FeastWriter, FeatureSink, Writer
 from streams.views import FEATURE_VIEWS, SAILING_STATE, FeatureView
 
@@ -108,6 +117,23 @@ def create_app(settings: Settings, writer: Writer | None = None) -> StreamApp:
         # aiohttp takes the charset apart from the type; Prometheus' text is UTF-8
         return web.bytes(metrics.exposition(), content_type=METRICS_CONTENT_TYPE)
 
+    consent: TopicReplica[bool] = TopicReplica(
+        settings.kafka_bootstrap,
+        CONSENT.name,
+        lambda key, value: cast(ConsentChange, decode(value, expected=ConsentChange)).granted,
+    )
+    app.task(consent.follow)
+
+    @app.page("/consent/{customer_id}")
+    async def consent_page(web: View, request: Request, customer_id: str) -> Response:
+        """The customer's consent per scope, as this worker holds it (absent: not given)."""
+        granted = {
+            scope.value: consent[key]
+            for scope in ConsentScope
+            if (key := f"{customer_id}|{scope.value}") in consent
+        }
+        return web.bytes(orjson.dumps(granted), content_type="application/json")
+
     @app.page("/sailings")
     async def sailings_page(web: View, request: Request) -> Response:
         """The latest row of every sailing, as this worker holds them."""
@@ -132,7 +158,7 @@ class FeatureProcessor:
         self.dead_letters = app.topic(DEAD_LETTER.name, key_type=bytes, value_type=bytes)
         self.geofence = app.topic(GEOFENCE.name, key_type=bytes, value_type=bytes)
         self.tables: dict[str, faust.types.TableT[bytes, bytes]] = {}
-        self.replicas: dict[str, TableReplica] = {}
+        self.replicas: dict[str, TopicReplica[Row]] = {}
         """Views every worker holds whole, read-only (the sailings)."""
 
     def add_agent(self, view: FeatureView) -> None:
@@ -145,7 +171,7 @@ class FeatureProcessor:
         )
         self.tables[view.name] = table
         if view.shared:
-            replica = TableReplica(
+            replica = TopicReplica(
                 self.settings.kafka_bootstrap,
                 table.changelog_topic.get_topic_name(),
                 lambda key, value: view.row(Entry.decode(view, value).state, key),

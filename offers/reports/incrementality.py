@@ -19,7 +19,9 @@ customers with the holdout would select the most willing customers on one side o
 - **ROI** = (incremental revenue - discount cost) / discount cost. The discount cost is
   what the campaign actually gave away, an observed amount, not an estimate, so ROI is an
   increasing linear function of the incremental revenue and its interval is that
-  interval mapped through the same function.
+  interval mapped through the same function. Revenue is the bookings' price before the
+  offer's discount (see :mod:`offers.reports.funnel`), so the discount is subtracted
+  once, here.
 
 Nothing is estimated from too little data: with fewer than ``min_group_size`` customers
 in a group, or no conversion in either group, the lift and everything after it is

@@ -19,7 +19,7 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
-from features.store import apply_feature_repo, feature_store, online_features
+from features.store import feature_store, online_features
 from features.views import feature_view_name
 from offers.contracts import DeadLetter, Event, ValidationClock, decode
 from offers.errors import ContractError
@@ -31,9 +31,9 @@ from streams.features import reference
 from streams.features.rows import Row
 from streams.views import FEATURE_VIEWS, SAILING_STATE, FeatureView
 from tests.factories import wire
+from tests.integration.groups import LATENESS, worker_settings
 from tests.integration.kafka_io import end_offsets, produce, read_records
 
-LATENESS = timedelta(seconds=600)
 REFERENCE: dict[str, Callable[[Sequence[Any], timedelta], Row]] = {
     "customer_location": reference.location_row,
     "customer_social": reference.social_row,
@@ -99,24 +99,6 @@ def first_day(stack_settings: Settings) -> None:
     produce(stack_settings.kafka_bootstrap, events[:half])
     produce_poison(stack_settings.kafka_bootstrap)
     produce(stack_settings.kafka_bootstrap, events[half:])
-
-
-def worker_settings(stack: Settings, root: Path, app_id: str, redis_db: int) -> Settings:
-    """The stack's settings for one group of workers: its own state topics (app id),
-    Redis database and Feast repository."""
-    settings = Settings(
-        **{
-            **stack.model_dump(),
-            "stream_app_id": app_id,
-            "redis_url": stack.redis_url.rsplit("/", 1)[0] + f"/{redis_db}",
-            "feast_data_dir": root / "feast",
-            "stack_dir": root,
-            "allowed_lateness_seconds": int(LATENESS.total_seconds()),
-            "worker_session_timeout_seconds": 6.0,
-        }
-    )
-    apply_feature_repo(settings)
-    return settings
 
 
 @dataclass

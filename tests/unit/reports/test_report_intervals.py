@@ -41,7 +41,7 @@ NEWCOMBE_PUBLISHED = [
 
 
 def rounded(estimate: Estimate) -> tuple[float, float]:
-    return round(estimate.low, 4) + 0.0, round(estimate.high, 4) + 0.0
+    return round(estimate.low, 4), round(estimate.high, 4)
 
 
 def test_z_for_95_percent() -> None:

@@ -1,8 +1,8 @@
-"""TableReplica keeps each key's latest row from changelog records; no broker needed."""
+"""TopicReplica keeps each key's latest row from changelog records; no broker needed."""
 
 from __future__ import annotations
 
-from streams.replica import TableReplica
+from streams.replica import TopicReplica
 
 
 def decode(key: str, value: bytes) -> dict[str, object]:
@@ -12,7 +12,7 @@ def decode(key: str, value: bytes) -> dict[str, object]:
 
 
 def test_the_latest_value_of_each_key_wins_and_a_tombstone_removes_it() -> None:
-    replica = TableReplica("unused:9092", "t-changelog", decode)
+    replica = TopicReplica("unused:9092", "t-changelog", decode)
     replica.apply(b"s1", b"a")
     replica.apply(b"s2", b"b")
     replica.apply(b"s1", b"c")
@@ -23,7 +23,7 @@ def test_the_latest_value_of_each_key_wins_and_a_tombstone_removes_it() -> None:
 
 
 def test_an_unreadable_value_or_a_record_without_key_is_skipped_not_fatal() -> None:
-    replica = TableReplica("unused:9092", "t-changelog", decode)
+    replica = TopicReplica("unused:9092", "t-changelog", decode)
     replica.apply(b"s1", b"a")
     replica.apply(b"s1", b"bad")
     replica.apply(None, b"x")
