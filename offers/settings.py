@@ -152,6 +152,32 @@ class Settings(BaseSettings):
         description="OFFERS_WORKER_WEB_PORT: HTTP port of a worker's /metrics page.",
     )
 
+    # HTTP API
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000",
+        description=(
+            "OFFERS_PUBLIC_BASE_URL: the API's URL as providers call it (scheme, host, port); "
+            "webhook signatures are computed over it, never over request headers."
+        ),
+    )
+    twilio_auth_token: SecretStr = Field(
+        SecretStr("development-only-twilio-token"),
+        description="OFFERS_TWILIO_AUTH_TOKEN: verifies Twilio's X-Twilio-Signature on webhooks.",
+    )
+    support_contact: str = Field(
+        "moby.it/assistenza",
+        description="OFFERS_SUPPORT_CONTACT: named in the reply to an SMS HELP.",
+    )
+    api_rate_per_minute: int = Field(
+        120,
+        ge=1,
+        le=100_000,
+        description=(
+            "OFFERS_API_RATE_PER_MINUTE: requests per minute a caller may make to the customer "
+            "and ingestion routes."
+        ),
+    )
+
     # Simulator
     simulator_seed: int = Field(7, description="OFFERS_SIMULATOR_SEED: seed of the world.")
 

@@ -380,8 +380,8 @@ def get_principal(
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def forbidden(error: AuthError) -> HTTPException:
-    """The HTTP error for a refused role check."""
+def as_http_exception(error: AuthError) -> HTTPException:
+    """The HTTP error (401 or 403, by ``error.forbidden``) for an :class:`AuthError`."""
     return HTTPException(status_code=error.status_code, detail=error.reason)
 
 
@@ -400,7 +400,7 @@ class RequireRole:
         try:
             return require(principal, *self.roles)
         except AuthError as error:
-            raise forbidden(error) from error
+            raise as_http_exception(error) from error
 
 
 class RequireSelfOr:
@@ -420,7 +420,7 @@ class RequireSelfOr:
         try:
             return require_self_or(principal, customer_id, *self.roles)
         except AuthError as error:
-            raise forbidden(error) from error
+            raise as_http_exception(error) from error
 
 
 # Command line for operators

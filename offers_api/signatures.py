@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-from twilio.request_validator import (  # type: ignore[import-untyped]  # twilio has no type hints
+from twilio.request_validator import (
     SIGNATURE_HEADER,
     RequestValidator,
     get_signature_algorithm,
