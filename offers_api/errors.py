@@ -1,0 +1,48 @@
+"""How errors become HTTP answers: a precise 4xx for bad input, 503 when a store is out
+of reach; never a 500 for something the client sent."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from offers.contacts import ContactError
+from offers.errors import ContractError
+from offers.state.compacted import StateError
+from offers_api.security import AuthError
+
+
+def _field_errors(errors: list[tuple[str, str]]) -> list[dict[str, object]]:
+    return [
+        {"loc": field.split("."), "msg": reason, "type": "value_error"} for field, reason in errors
+    ]
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ValidationError)
+    async def invalid_model(request: Request, exc: ValidationError) -> JSONResponse:
+        detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(ContractError)
+    async def bad_event(request: Request, exc: ContractError) -> JSONResponse:
+        pairs = [(e.field, e.reason) for e in exc.errors]
+        return JSONResponse({"detail": _field_errors(pairs)}, status_code=422)
+
+    @app.exception_handler(ContactError)
+    async def bad_contact(request: Request, exc: ContactError) -> JSONResponse:
+        pairs = [(exc.error.field, exc.error.reason)]
+        return JSONResponse({"detail": _field_errors(pairs)}, status_code=422)
+
+    @app.exception_handler(AuthError)
+    async def refused(request: Request, exc: AuthError) -> JSONResponse:
+        return JSONResponse({"detail": exc.reason}, status_code=exc.status_code)
+
+    @app.exception_handler(StateError)
+    async def unavailable(request: Request, exc: StateError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": f"the state store is unavailable: {exc}"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )

@@ -1,0 +1,45 @@
+"""The offers API: assembles the routes, the error handlers and the running state.
+
+``uvicorn offers_api.main:app`` serves it; settings come from the environment
+(``OFFERS_*``) when it starts, not when this module is imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from offers.settings import Settings, get_settings
+from offers_api import errors
+from offers_api.routes import customers, webhooks
+from offers_api.state import ApiState
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = ApiState.open(settings or get_settings())
+        app.state.api = state
+        try:
+            yield
+        finally:
+            state.close()
+
+    app = FastAPI(
+        title="Moby offers API",
+        version="1.0.0",
+        description=(
+            "Campaigns for marketers, consent and offers for customers, provider webhooks "
+            "and reports. Every route needs a bearer token (JWT) or an API key."
+        ),
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for module in (customers, webhooks):
+        app.include_router(module.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,122 @@
+"""Callbacks from the SMS provider (Twilio): inbound messages and delivery statuses.
+
+Each request must carry a valid ``X-Twilio-Signature`` over the public URL the provider
+called (``OFFERS_PUBLIC_BASE_URL`` + path + query) and the form fields; a forged or
+unsigned one gets 403. An inbound STOP (or its equivalent in Italian, French or German)
+withdraws SMS consent, START grants it again, HELP is answered; the reply is TwiML.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+from xml.sax.saxutils import escape
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+
+from offers.contracts import (
+    Channel,
+    ConsentChange,
+    ConsentScope,
+    ConsentSource,
+    DeliveryState,
+    DeliveryStatus,
+    encode,
+)
+from offers.topics import DELIVERY_STATUS
+from offers_api.deps import StateDep
+from offers_api.signatures import TWILIO_SIGNATURE_HEADER as SIGNATURE_HEADER
+from offers_api.signatures import public_url, verify_twilio
+from offers_api.sms_keywords import KeywordKind, classify, reply_for
+
+router = APIRouter(prefix="/v1/webhooks/twilio", tags=["webhooks"])
+
+TWIML = "application/xml"
+IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
+
+
+async def signed_form(request: Request, state: StateDep) -> dict[str, str]:
+    """The form fields of a request whose Twilio signature is valid; else 403."""
+    signature = request.headers.get(SIGNATURE_HEADER)
+    if not signature:
+        raise HTTPException(status_code=403, detail=f"missing {SIGNATURE_HEADER} header")
+    form = await request.form()
+    fields = {key: str(value) for key, value in form.multi_items()}
+    url = public_url(state.settings.public_base_url, request.url.path, request.url.query)
+    token = state.settings.twilio_auth_token.get_secret_value()
+    if not verify_twilio(token, url, form, signature):
+        raise HTTPException(status_code=403, detail=f"{SIGNATURE_HEADER} does not match")
+    return fields
+
+
+SignedForm = Annotated[dict[str, str], Depends(signed_form)]
+
+
+def twiml(message: str | None) -> Response:
+    body = f"<Message>{escape(message)}</Message>" if message else ""
+    return Response(
+        f'<?xml version="1.0" encoding="UTF-8"?><Response>{body}</Response>', 200, media_type=TWIML
+    )
+
+
+@router.post("/sms", response_class=Response, responses={200: {"content": {TWIML: {}}}})
+def inbound_sms(form: SignedForm, state: StateDep) -> Response:
+    """An SMS from a customer: opt-out, opt-in or help keywords act; anything else is
+    acknowledged without a reply."""
+    sender, body = form.get("From"), form.get("Body")
+    if not sender or body is None:
+        raise HTTPException(status_code=422, detail="an inbound SMS needs From and Body")
+    match = classify(body)
+    if match.kind is KeywordKind.OTHER:
+        return twiml(None)
+    customer = state.contacts.customer_for_phone(sender)
+    if customer is not None and match.kind in (KeywordKind.OPT_OUT, KeywordKind.OPT_IN):
+        state.consent.record(
+            ConsentChange(
+                event_id=f"consent-sms-{uuid.uuid4().hex}",
+                event_time=datetime.now(UTC),
+                customer_id=customer,
+                scope=ConsentScope.SMS,
+                granted=match.kind is KeywordKind.OPT_IN,
+                source=ConsentSource.SMS_REPLY,
+            )
+        )
+    return twiml(reply_for(match, brand="Moby"))
+
+
+@router.post("/status", status_code=204, response_class=Response)
+def delivery_status(
+    form: SignedForm,
+    state: StateDep,
+    decision_id: Annotated[str, Query(min_length=1, max_length=64, pattern=IDENTIFIER)],
+    customer_id: Annotated[str, Query(min_length=1, max_length=64, pattern=IDENTIFIER)],
+) -> Response:
+    """A message's status (queued, sent, delivered, failed, undelivered) for the decision
+    and customer named in the callback URL the sender set, to offers.delivery-status. The
+    status event's id is derived from the message and status, so a repeated callback is
+    one event to its readers."""
+    sid, status = form.get("MessageSid"), form.get("MessageStatus")
+    if not sid or not status:
+        raise HTTPException(
+            status_code=422, detail="a status callback needs MessageSid and MessageStatus"
+        )
+    try:
+        state_value = DeliveryState(status)
+    except ValueError:
+        known = ", ".join(s.value for s in DeliveryState)
+        raise HTTPException(
+            status_code=422, detail=f"MessageStatus {status!r} is not one of {known}"
+        ) from None
+    event = DeliveryStatus(
+        event_id=f"ds-{sid}-{state_value.value}"[:64],
+        event_time=datetime.now(UTC),
+        decision_id=decision_id,
+        customer_id=customer_id,
+        channel=Channel.SMS,
+        status=state_value,
+        provider_message_id=sid[:200],
+        error_code=form.get("ErrorCode") or None,
+    )
+    state.writer.put(DELIVERY_STATUS.name, customer_id, encode(event))
+    return Response(status_code=204)

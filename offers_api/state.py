@@ -1,0 +1,37 @@
+"""What the API holds while it runs: the state-topic writer and views, the event producer,
+Redis. Built once in the app's lifespan from the settings, closed at shutdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis import Redis
+
+from offers.contacts import ContactStore
+from offers.settings import Settings
+from offers.state.compacted import TopicWriter
+from offers.state.consent import ConsentStore
+
+
+@dataclass
+class ApiState:
+    settings: Settings
+    writer: TopicWriter
+    """acks=all writer of state topics and of the events the API ingests."""
+    consent: ConsentStore
+    contacts: ContactStore
+    redis: Redis
+
+    @classmethod
+    def open(cls, settings: Settings) -> ApiState:
+        writer = TopicWriter(settings.kafka_bootstrap)
+        redis = Redis.from_url(settings.redis_url)
+        consent = ConsentStore(settings.kafka_bootstrap, writer)
+        consent.view.wait_until_current()
+        contacts = ContactStore(redis, settings.secret_key.get_secret_value())
+        return cls(settings, writer, consent, contacts, redis)
+
+    def close(self) -> None:
+        self.consent.close()
+        self.writer.close()
+        self.redis.close()
