@@ -155,8 +155,7 @@ def test_pings_beyond_the_rate_limit_get_429(stack_settings: Settings) -> None:
     headers = bearer(limited, me, Role.CUSTOMER)
     with api(limited) as client:
         codes = [
-            client.get(f"/v1/customers/{me}/consent", headers=headers).status_code
-            for _ in range(7)
+            client.get(f"/v1/customers/{me}/consent", headers=headers).status_code for _ in range(7)
         ]
     # 7 requests span at most two one-minute windows, so one of them holds more than 3
     assert 429 in codes
