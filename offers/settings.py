@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_KAFKA_PORT = 19092
 DEFAULT_REDIS_PORT = 16379
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
+DEVELOPMENT_TWILIO_TOKEN = "development-only-twilio-token"
 
 
 class Settings(BaseSettings):
@@ -161,7 +162,7 @@ class Settings(BaseSettings):
         ),
     )
     twilio_auth_token: SecretStr = Field(
-        SecretStr("development-only-twilio-token"),
+        SecretStr(DEVELOPMENT_TWILIO_TOKEN),
         description="OFFERS_TWILIO_AUTH_TOKEN: verifies Twilio's X-Twilio-Signature on webhooks.",
     )
     support_contact: str = Field(
@@ -198,6 +199,11 @@ class Settings(BaseSettings):
             and self.secret_key.get_secret_value() == DEVELOPMENT_SECRET
         ):
             raise ValueError("OFFERS_SECRET_KEY must be set to a real secret in production")
+        if (
+            self.environment == "production"
+            and self.twilio_auth_token.get_secret_value() == DEVELOPMENT_TWILIO_TOKEN
+        ):
+            raise ValueError("OFFERS_TWILIO_AUTH_TOKEN must be set to the real token in production")
         return self
 
 

@@ -32,6 +32,11 @@ INFRA_SERVICES = ("kafka", "redis")
 PROJECT_SERVICES = ("topics", "feature-repo", "api", "worker", "simulator")
 REDIS_PORT = 6379
 TEST_SECRET = "compose-test-secret-0123456789"
+REQUIRED_VARIABLES = {
+    "OFFERS_SECRET_KEY": TEST_SECRET,
+    "OFFERS_TWILIO_AUTH_TOKEN": "compose-test-twilio-token",
+}
+"""What a user must export before ``docker compose up``."""
 
 OFFERS_VAR = re.compile(r"\bOFFERS_[A-Z0-9_]+\b")
 INTERPOLATION = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}")
@@ -181,7 +186,7 @@ def engine_settings(
     result = {}
     for name in PROJECT_SERVICES:
         env = environment_of(services[name])
-        resolved = {k: interpolate(v, {"OFFERS_SECRET_KEY": TEST_SECRET}) for k, v in env.items()}
+        resolved = {k: interpolate(v, REQUIRED_VARIABLES) for k, v in env.items()}
         with monkeypatch.context() as patch:
             for key in [k for k in os.environ if k.startswith("OFFERS_")]:
                 patch.delenv(key)

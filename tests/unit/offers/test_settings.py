@@ -85,6 +85,7 @@ def test_production_refuses_the_default_secret(clean_env: pytest.MonkeyPatch) ->
 def test_production_with_a_real_secret(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("OFFERS_ENVIRONMENT", "production")
     clean_env.setenv("OFFERS_SECRET_KEY", "s3cr3t-value-from-the-vault")
+    clean_env.setenv("OFFERS_TWILIO_AUTH_TOKEN", "tw1l10-token-from-the-vault")
     settings = Settings()
     assert settings.environment == "production"
     assert settings.secret_key.get_secret_value() == "s3cr3t-value-from-the-vault"
@@ -151,3 +152,13 @@ def test_settings_pass_to_a_child_process_through_the_environment(
     for name, value in env.items():
         clean_env.setenv(name, value)
     assert Settings() == settings
+
+
+def test_production_refuses_the_development_twilio_token(clean_env: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match="OFFERS_TWILIO_AUTH_TOKEN"):
+        Settings(environment="production", secret_key=SecretStr("a-real-secret-0123456789"))
+    Settings(
+        environment="production",
+        secret_key=SecretStr("a-real-secret-0123456789"),
+        twilio_auth_token=SecretStr("real-token"),
+    )
