@@ -9,7 +9,7 @@ a campaign not ready to run) are raised as :class:`CampaignConflict` (HTTP 409) 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,7 +20,13 @@ from offers.errors import FieldError, OffersError
 FIELD_PROBLEM = "campaign_field"
 """The pydantic error type of problems that name a field below the validator's own."""
 
-_NO_INPUT_ECHO = frozenset({"missing", "extra_forbidden", FIELD_PROBLEM})
+_NO_INPUT_ECHO = frozenset(
+    {"missing", "extra_forbidden", "value_error", "assertion_error", FIELD_PROBLEM}
+)
+"""Error types whose reason already says what was wrong (our own messages) or needs no input."""
+
+_UNION_TAGS: dict[str, frozenset[str]] = {"geofences": frozenset({"port", "polygon"})}
+"""Lists of tagged unions in the campaign model, and their tags (``kind`` values)."""
 
 
 class CampaignError(OffersError):
@@ -51,18 +57,26 @@ def field_problem(field: str, reason: str) -> PydanticCustomError:
     A model validator of ``Offer`` raising ``field_problem("percent", ...)`` is reported
     as ``offer.percent`` when the offer sits in a campaign.
     """
-    return PydanticCustomError(FIELD_PROBLEM, "{field}: {reason}", {"field": field, "reason": reason})
+    return PydanticCustomError(
+        FIELD_PROBLEM, "{field}: {reason}", {"field": field, "reason": reason}
+    )
 
 
-def field_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
-    """The errors of ``exc`` as ``FieldError(dotted.path, reason)``; ``$`` is the whole input.
+def field_errors(
+    errors: ValidationError | Sequence[Mapping[str, Any]], prefix: str = ""
+) -> list[FieldError]:
+    """The errors of a validation as ``FieldError(dotted.path, reason)``; ``$`` is the
+    whole input.
 
+    ``errors`` is a pydantic ``ValidationError`` or its ``errors()`` list (FastAPI's
+    ``RequestValidationError.errors()`` too, whose paths start with ``body``).
     ``prefix`` is put in front of every path (e.g. ``"campaign"`` for a campaign carried
-    in an event). Reasons of type and range errors end with the rejected input.
+    in an event). Reasons of pydantic's own type and range errors end with the input.
     """
+    items = errors.errors(include_url=False) if isinstance(errors, ValidationError) else errors
     found: list[FieldError] = []
-    for err in exc.errors(include_url=False):
-        parts = [str(part) for part in err["loc"]]
+    for err in items:
+        parts = _without_union_tags([str(part) for part in err["loc"]])
         ctx = err.get("ctx") or {}
         if err["type"] == FIELD_PROBLEM:
             parts.append(str(ctx["field"]))
@@ -74,6 +88,17 @@ def field_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
         path = ".".join(part for part in [prefix, *parts] if part and part != "$")
         found.append(FieldError(path or "$", reason))
     return found
+
+
+def _without_union_tags(parts: list[str]) -> list[str]:
+    """``loc`` without the tag pydantic inserts after an item of a tagged union list
+    (``geofences.0.port.radius_km`` is reported as ``geofences.0.radius_km``)."""
+    kept: list[str] = []
+    for i, part in enumerate(parts):
+        tags = _UNION_TAGS.get(parts[i - 2]) if i >= 2 and parts[i - 1].isdigit() else None
+        if tags is None or part not in tags:
+            kept.append(part)
+    return kept
 
 
 def _short(value: Any) -> str:

@@ -16,9 +16,6 @@ from pydantic import AfterValidator, Field, Strict, StringConstraints
 
 E = TypeVar("E", bound=Enum)
 
-StrictFloat = Annotated[float, Strict(), Field(allow_inf_nan=False)]
-"""A finite number: an int or a float, never a bool or a string."""
-
 Euros = Annotated[float, Strict(), Field(ge=0.0, le=10_000_000.0, allow_inf_nan=False)]
 """An amount of money in EUR, zero or more."""
 
@@ -27,7 +24,6 @@ PositiveEuros = Annotated[float, Strict(), Field(gt=0.0, le=10_000_000.0, allow_
 
 StrictLatitude = Annotated[float, Strict(), Field(ge=-90.0, le=90.0, allow_inf_nan=False)]
 StrictLongitude = Annotated[float, Strict(), Field(ge=-180.0, le=180.0, allow_inf_nan=False)]
-
 
 
 def _not_blank(value: str) -> str:
@@ -52,4 +48,3 @@ def canonical(enum: type[E]) -> Callable[[tuple[E, ...]], tuple[E, ...]]:
         return tuple(member for member in enum if member in chosen)
 
     return order
-
