@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from offers_api.security import Principal, RequireRole, RequireSelfOr, Role
+from offers.roles import Role
+from offers_api.security import Principal, RequireRole, RequireSelfOr
 from offers_api.state import ApiState
 
 

@@ -21,7 +21,6 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from functools import lru_cache
 from hmac import compare_digest
 from typing import Annotated, Any, Protocol
@@ -32,6 +31,7 @@ from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from offers.errors import OffersError
+from offers.roles import Role
 from offers.settings import Settings, get_settings
 
 ISSUER = "moby-offers"
@@ -47,15 +47,6 @@ API_KEY_PREFIX = "moby_"
 """Public prefix of every key id (and so of every key): lets secret scanners spot leaks."""
 _KEY_ID = re.compile(rf"^{re.escape(API_KEY_PREFIX)}[0-9a-f]{{16}}$")
 _MIN_SECRET_CHARS = 43  # secrets.token_urlsafe(32): 32 random bytes, 43 characters
-
-
-class Role(StrEnum):
-    """What a principal is; each route states the roles it lets in."""
-
-    CUSTOMER = "customer"
-    MARKETER = "marketer"
-    DATA_SCIENTIST = "data_scientist"
-    ADMIN = "admin"
 
 
 @dataclass(frozen=True, slots=True)

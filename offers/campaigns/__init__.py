@@ -11,7 +11,7 @@
 - :mod:`~offers.campaigns.errors`: refusals as lists of ``FieldError``.
 """
 
-from offers.campaigns.audit import Actor, AuditAction, AuditEntry, Role, changed_fields
+from offers.campaigns.audit import Actor, AuditAction, AuditEntry, changed_fields
 from offers.campaigns.budget import Budget, FrequencyCap
 from offers.campaigns.changes import campaign_change, campaign_from_change, change_event_id
 from offers.campaigns.errors import (
@@ -46,6 +46,7 @@ from offers.campaigns.schedule import DailyHours, Schedule, Weekday, in_schedule
 from offers.campaigns.segments import FEATURE_TYPES, Operator, SegmentRule
 from offers.campaigns.targeting import Geofence, PolygonGeofence, PortGeofence, Targeting, Trigger
 from offers.campaigns.templates import PERSONALISATION_FIELDS, MessageTemplate, render
+from offers.roles import Role
 
 __all__ = [
     "EDITABLE_STATUSES",

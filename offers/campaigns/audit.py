@@ -10,15 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, Strict, model_vali
 
 from offers.campaigns.errors import field_problem
 from offers.contracts.base import Identifier, UtcDatetime
-
-
-class Role(StrEnum):
-    """The roles of the people and services that call the engine."""
-
-    CUSTOMER = "customer"
-    MARKETER = "marketer"
-    DATA_SCIENTIST = "data_scientist"
-    ADMIN = "admin"
+from offers.roles import Role
 
 
 class Actor(BaseModel):

@@ -16,6 +16,7 @@ from offers.contracts import (
     LocationSource,
     encode,
 )
+from offers.roles import Role
 from offers.topics import LOCATION
 from offers_api.deps import CustomerOrAdmin, StateDep
 from offers_api.rate_limit import RateLimit
@@ -27,7 +28,6 @@ from offers_api.schemas import (
     ContactUpdate,
     LocationIn,
 )
-from offers_api.security import Role
 
 router = APIRouter(prefix="/v1/customers/{customer_id}", tags=["customers"])
 

@@ -8,9 +8,10 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
+from offers.roles import Role
 from offers.settings import Settings
 from offers_api.main import create_app
-from offers_api.security import Role, issue_token
+from offers_api.security import issue_token
 
 
 def bearer(settings: Settings, subject: str, role: Role) -> dict[str, str]:

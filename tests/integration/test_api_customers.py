@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from offers.contracts import LocationPing, decode
+from offers.roles import Role
 from offers.settings import Settings
 from offers.topics import LOCATION
-from offers_api.security import Role
 from tests.integration.api_client import api, bearer
 from tests.integration.kafka_io import end_offsets, read_records
 

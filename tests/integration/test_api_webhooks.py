@@ -14,10 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from offers.contracts import ConsentScope, DeliveryStatus, decode
+from offers.roles import Role
 from offers.settings import Settings
 from offers.stack.workers import WorkerProcess
 from offers.topics import DELIVERY_STATUS
-from offers_api.security import Role
 from offers_api.signatures import sign_twilio
 from offers_api.state import ApiState
 from tests.integration.api_client import api, bearer

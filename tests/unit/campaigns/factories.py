@@ -19,13 +19,13 @@ from offers.campaigns import (
     Campaign,
     CampaignCreate,
     CampaignStatus,
-    Role,
     create_campaign,
     field_errors,
     transition,
 )
 from offers.campaigns.lifecycle import LifecycleAction
 from offers.errors import FieldError
+from offers.roles import Role
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 """The fixed "now" of campaign tests (the same as tests/factories.py)."""

@@ -18,7 +18,6 @@ from offers.campaigns import (
     CampaignStatus,
     CampaignUpdate,
     LifecycleAction,
-    Role,
     activate,
     activation_problems,
     allowed_actions,
@@ -28,6 +27,7 @@ from offers.campaigns import (
     transition,
 )
 from offers.errors import FieldError, OffersError
+from offers.roles import Role
 from tests.unit.campaigns.factories import (
     ADMIN,
     MARKETER,

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from offers.roles import Role
 from offers.settings import Settings, get_settings
 from offers_api import security
 from offers_api.security import (
@@ -33,7 +34,6 @@ from offers_api.security import (
     Principal,
     RequireRole,
     RequireSelfOr,
-    Role,
     StoredApiKey,
     get_api_key_store,
     hash_api_key,
