@@ -10,10 +10,10 @@ from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from kafka import KafkaConsumer, TopicPartition
 
 from offers.settings import Settings, get_settings
 from offers.stack import LocalStack, read_state
+from offers.stack.kafka import end_offsets
 from offers.stack.workers import WorkerProcess, wait_caught_up
 from offers.stopping import stop_on_sigterm
 from offers.topics import ALL_TOPICS, GEOFENCE
@@ -40,16 +40,10 @@ def running_stack(settings: Settings) -> Iterator[Settings]:
 
 def topic_offsets(bootstrap: str) -> dict[str, int]:
     """The sum of the end offsets of every partition, per topic of the engine."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="offers-demo-count")
-    try:
-        totals: dict[str, int] = {}
-        for spec in ALL_TOPICS:
-            parts = consumer.partitions_for_topic(spec.name) or set()
-            ends = consumer.end_offsets([TopicPartition(spec.name, p) for p in parts])
-            totals[spec.name] = sum(ends.values())
-        return totals
-    finally:
-        consumer.close()
+    totals = dict.fromkeys((spec.name for spec in ALL_TOPICS), 0)
+    for (topic, _), end in end_offsets(bootstrap, totals).items():
+        totals[topic] += end
+    return totals
 
 
 def flow_table(produced: dict[str, int], before: dict[str, int], after: dict[str, int]) -> str:

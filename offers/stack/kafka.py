@@ -11,11 +11,12 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -229,3 +230,18 @@ def _wait_for_leaders(admin: KafkaAdminClient, names: list[str], timeout: float 
         if time.monotonic() > deadline:
             raise StackError(f"topics have no leader {timeout:.0f} s after creation: {names}")
         time.sleep(0.1)
+
+
+def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[tuple[str, int], int]:
+    """The end offset of every partition of ``topics`` (a missing topic has none)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    try:
+        parts = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        ends = consumer.end_offsets(parts)
+        return {(tp.topic, tp.partition): int(end) for tp, end in ends.items()}
+    finally:
+        consumer.close()

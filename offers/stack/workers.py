@@ -14,11 +14,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 from prometheus_client.parser import text_string_to_metric_families
 
 from offers.settings import Settings
+from offers.stack.kafka import end_offsets
 from offers.stack.process import free_port, start_process
 from offers.topics import INPUT_TOPICS
 
@@ -130,22 +131,8 @@ def group_lag(settings: Settings) -> int | None:
     done: dict[tuple[str, int], int] = {
         (tp.topic, tp.partition): int(meta.offset) for tp, meta in committed.items()
     }
-    ends = input_end_offsets(settings)
+    ends = end_offsets(settings.kafka_bootstrap, (spec.name for spec in INPUT_TOPICS))
     return sum(end - max(done.get(tp, 0), 0) for tp, end in ends.items())
-
-
-def input_end_offsets(settings: Settings) -> dict[tuple[str, int], int]:
-    """The end offset of every partition of the input topics."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
-    try:
-        parts = [
-            TopicPartition(spec.name, p)
-            for spec in INPUT_TOPICS
-            for p in sorted(consumer.partitions_for_topic(spec.name) or ())
-        ]
-        return {(tp.topic, tp.partition): end for tp, end in consumer.end_offsets(parts).items()}
-    finally:
-        consumer.close()
 
 
 def wait_caught_up(

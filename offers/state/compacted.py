@@ -20,6 +20,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
 from offers.errors import OffersError
+from offers.stack.kafka import end_offsets
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class TopicView(Generic[V]):
         on_change: Callable[[str, V | None], None] | None = None,
     ) -> None:
         self.topic = topic
+        self._bootstrap = bootstrap
         self._decode = decode
         self._on_change = on_change
         self._values: dict[str, V] = {}
@@ -124,24 +126,11 @@ class TopicView(Generic[V]):
                     raise StateError(f"{self.topic}: {position} not read in {timeout_s} s")
                 self._lock.wait(remaining)
 
-    def wait_until_current(self, bootstrap_timeout_s: float = 30.0) -> None:
+    def wait_until_current(self, timeout_s: float = 30.0) -> None:
         """Wait until the view has read everything the topic held when this was called."""
-        ends = self._end_offsets()
-        for tp, end in ends.items():
+        for (_, partition), end in end_offsets(self._bootstrap, [self.topic]).items():
             if end > 0:
-                self.wait_for(Position(tp.partition, end - 1), bootstrap_timeout_s)
-
-    def _end_offsets(self) -> dict[TopicPartition, int]:
-        probe = KafkaConsumer(bootstrap_servers=self._bootstrap_of(), group_id=None)
-        try:
-            ends: dict[TopicPartition, int] = probe.end_offsets(self._parts)
-            return ends
-        finally:
-            probe.close()
-
-    def _bootstrap_of(self) -> str:
-        servers = self._consumer.config["bootstrap_servers"]
-        return servers if isinstance(servers, str) else ",".join(servers)
+                self.wait_for(Position(partition, end - 1), timeout_s)
 
     def close(self) -> None:
         self._stop.set()

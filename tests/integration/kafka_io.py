@@ -9,6 +9,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from offers.contracts import Event, encode
+from offers.stack.kafka import end_offsets as partition_ends
 from offers.topics import topic_for
 
 
@@ -82,9 +83,4 @@ def read_from(bootstrap: str, topic: str, start: dict[int, int]) -> list[tuple[b
 
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     """The end offset of each partition of ``topic``."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
-    try:
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
-        return {tp.partition: off for tp, off in consumer.end_offsets(parts).items()}
-    finally:
-        consumer.close()
+    return {partition: end for (_, partition), end in partition_ends(bootstrap, [topic]).items()}
