@@ -23,7 +23,6 @@ import orjson
 from faust.web import Request, Response, View
 
 from offers.contracts import (
-    ConsentChange,
     ConsentScope,
     Event,
     ValidationClock,
@@ -34,6 +33,7 @@ from offers.contracts import (
 from offers.errors import ContractError, FieldError
 from offers.settings import Settings
 from offers.stack.kafka import create_topics
+from offers.state.consent import decode_consent
 from offers.topics import CONSENT, DEAD_LETTER, GEOFENCE, TopicSpec
 from streams.features.rows import Row
 from streams.metrics import StreamMetrics
@@ -120,7 +120,7 @@ def create_app(settings: Settings, writer: Writer | None = None) -> StreamApp:
     consent: TopicReplica[bool] = TopicReplica(
         settings.kafka_bootstrap,
         CONSENT.name,
-        lambda key, value: cast(ConsentChange, decode(value, expected=ConsentChange)).granted,
+        lambda key, value: decode_consent(value).granted,
     )
     app.task(consent.follow)
 
@@ -201,12 +201,11 @@ class FeatureProcessor:
             await stream.ack(event)
 
         try:
-            decoded = self._decode(view, message.key, message.value)
+            decoded, key = self._decode(view, message.key, message.value)
         except ContractError as exc:
             await self._dead_letter(message, exc, "decode")
             await ack()
             return
-        key = view.key_of(decoded).encode()
         try:
             result = step(view, table.get(key), decoded, message.offset, self.lateness)
         except Exception as exc:
@@ -223,7 +222,10 @@ class FeatureProcessor:
         self.metrics.events.labels(view.topic.name, outcome).inc()
         await self.sink.add(view.spec.push_source_name, result.row, ack)
 
-    def _decode(self, view: FeatureView, key: bytes | None, value: bytes | None) -> Event:
+    def _decode(
+        self, view: FeatureView, key: bytes | None, value: bytes | None
+    ) -> tuple[Event, bytes]:
+        """The event, and its key, which must be the record's key."""
         event = decode(value or b"", expected=view.event_type, clock=self.clock)
         expected_key = view.key_of(event)
         if key is None or key != expected_key.encode():
@@ -237,7 +239,7 @@ class FeatureProcessor:
                     )
                 ]
             )
-        return event
+        return event, key
 
     async def _dead_letter(self, message: Any, error: Exception, stage: str) -> None:
         letter = to_dead_letter(

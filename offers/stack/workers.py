@@ -38,9 +38,9 @@ class WorkerProcess:
         self.port = free_port()
         self.log_path = log_dir / f"{name}.log"
         env = {**settings.as_environment(), "OFFERS_WORKER_WEB_PORT": str(self.port)}
+        # Attached: the worker gets SIGTERM if this process dies, even by SIGKILL.
         # Importing feast sets PROMETHEUS_MULTIPROC_DIR in this process; inherited, it
         # would switch the worker's Prometheus client to files shared between processes.
-        # attached: the worker gets SIGTERM if this process dies, even by SIGKILL
         self.process = start_process(
             [sys.executable, "-m", "faust", "-A", "streams.app", "worker", "-l", "info"],
             self.log_path,
@@ -48,16 +48,18 @@ class WorkerProcess:
             unset=PROMETHEUS_MULTIPROCESS_VARIABLES,
         )
 
+    def _get(self, path: str) -> bytes:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
+            body: bytes = response.read()
+            return body
+
     def page(self, path: str) -> Any:
         """A JSON page of the worker's web server."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
-            return json.loads(response.read())
+        return json.loads(self._get(path))
 
     def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         """Every sample of the worker's /metrics page, by name and sorted labels."""
-        url = f"http://127.0.0.1:{self.port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as response:
-            text = response.read().decode()
+        text = self._get("/metrics").decode()
         return {
             (sample.name, tuple(sorted(sample.labels.items()))): sample.value
             for family in text_string_to_metric_families(text)

@@ -8,14 +8,17 @@ known); erasing a customer writes tombstones for every scope.
 from __future__ import annotations
 
 import threading
+import uuid
+from datetime import UTC, datetime
 from typing import cast
 
-from offers.contracts import ConsentChange, ConsentScope, decode, encode
+from offers.contracts import ConsentChange, ConsentScope, ConsentSource, decode, encode
 from offers.state.compacted import Position, TopicView, TopicWriter
 from offers.topics import CONSENT
 
 
-def _decode(raw: bytes) -> ConsentChange:
+def decode_consent(raw: bytes) -> ConsentChange:
+    """A record of ``state.consent``."""
     return cast(ConsentChange, decode(raw, expected=ConsentChange))
 
 
@@ -27,7 +30,7 @@ class ConsentStore:
         self._by_customer: dict[str, dict[ConsentScope, ConsentChange]] = {}
         self._lock = threading.Lock()
         self.view: TopicView[ConsentChange] = TopicView(
-            bootstrap, CONSENT.name, _decode, on_change=self._index
+            bootstrap, CONSENT.name, decode_consent, on_change=self._index
         )
 
     def _index(self, key: str, change: ConsentChange | None) -> None:
@@ -44,6 +47,21 @@ class ConsentStore:
         position = self._writer.put(CONSENT.name, change.consent_key, encode(change))
         self.view.wait_for(position)
         return position
+
+    def set(
+        self, customer_id: str, scope: ConsentScope, granted: bool, source: ConsentSource
+    ) -> ConsentChange:
+        """Record the customer's decision for ``scope``, made now, and return it."""
+        change = ConsentChange(
+            event_id=f"consent-{uuid.uuid4().hex}",
+            event_time=datetime.now(UTC),
+            customer_id=customer_id,
+            scope=scope,
+            granted=granted,
+            source=source,
+        )
+        self.record(change)
+        return change
 
     def erase(self, customer_id: str) -> None:
         """Tombstones for every scope of the customer."""

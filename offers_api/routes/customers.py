@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path
 
 from offers.contracts import (
-    ConsentChange,
     ConsentScope,
     ConsentSource,
     LocationPing,
@@ -58,15 +57,8 @@ def update_consent(
 ) -> ConsentPublic:
     """Grant or withdraw consent for one channel or for location use; it reaches the stream
     processors within a second."""
-    change = ConsentChange(
-        event_id=f"consent-{uuid.uuid4().hex}",
-        event_time=datetime.now(UTC),
-        customer_id=customer_id,
-        scope=scope,
-        granted=body.granted,
-        source=ConsentSource.APP if principal.role is Role.CUSTOMER else ConsentSource.ADMIN,
-    )
-    state.consent.record(change)
+    source = ConsentSource.APP if principal.role is Role.CUSTOMER else ConsentSource.ADMIN
+    change = state.consent.set(customer_id, scope, body.granted, source)
     return ConsentPublic(
         scope=change.scope, granted=change.granted, source=change.source, at=change.event_time
     )

@@ -8,7 +8,6 @@ withdraws SMS consent, START grants it again, HELP is answered; the reply is Twi
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 from xml.sax.saxutils import escape
@@ -17,7 +16,6 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from offers.contracts import (
     Channel,
-    ConsentChange,
     ConsentScope,
     ConsentSource,
     DeliveryState,
@@ -72,16 +70,8 @@ def inbound_sms(form: SignedForm, state: StateDep) -> Response:
         return twiml(None)
     customer = state.contacts.customer_for_phone(sender)
     if customer is not None and match.kind in (KeywordKind.OPT_OUT, KeywordKind.OPT_IN):
-        state.consent.record(
-            ConsentChange(
-                event_id=f"consent-sms-{uuid.uuid4().hex}",
-                event_time=datetime.now(UTC),
-                customer_id=customer,
-                scope=ConsentScope.SMS,
-                granted=match.kind is KeywordKind.OPT_IN,
-                source=ConsentSource.SMS_REPLY,
-            )
-        )
+        granted = match.kind is KeywordKind.OPT_IN
+        state.consent.set(customer, ConsentScope.SMS, granted, ConsentSource.SMS_REPLY)
     return twiml(reply_for(match, brand="Moby"))
 
 
