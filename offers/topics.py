@@ -70,7 +70,7 @@ CONSENT = TopicSpec(
 )
 CAMPAIGNS = TopicSpec(
     "state.campaigns",
-    key="campaign_id",
+    key="event_id",
     event_types=("campaign_change",),
     compacted=True,
     single_partition=True,

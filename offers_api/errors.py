@@ -4,11 +4,14 @@ of reach; never a 500 for something the client sent."""
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from offers.campaigns import CampaignConflict, CampaignError, field_errors
 from offers.contacts import ContactError
 from offers.errors import ContractError
+from offers.state.campaigns import CampaignNotFound
 from offers.state.compacted import StateError
 from offers_api.security import AuthError
 
@@ -20,6 +23,21 @@ def _field_errors(errors: list[tuple[str, str]]) -> list[dict[str, object]]:
 
 
 def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        pairs = [(e.field, e.reason) for e in field_errors(list(exc.errors()))]
+        return JSONResponse({"detail": _field_errors(pairs)}, status_code=422)
+
+    @app.exception_handler(CampaignError)
+    async def campaign_refused(request: Request, exc: CampaignError) -> JSONResponse:
+        pairs = [(e.field, e.reason) for e in exc.errors]
+        status = 409 if isinstance(exc, CampaignConflict) else 422
+        return JSONResponse({"detail": _field_errors(pairs)}, status_code=status)
+
+    @app.exception_handler(CampaignNotFound)
+    async def no_campaign(request: Request, exc: CampaignNotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
     @app.exception_handler(ValidationError)
     async def invalid_model(request: Request, exc: ValidationError) -> JSONResponse:
         detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]

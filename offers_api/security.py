@@ -30,6 +30,7 @@ import typer
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from offers.contracts.base import IDENTIFIER_PATTERN
 from offers.errors import OffersError
 from offers.roles import Role
 from offers.settings import Settings, get_settings
@@ -81,6 +82,11 @@ def _signing_key(settings: Settings) -> str:
     return settings.secret_key.get_secret_value()
 
 
+def is_identifier(text: str) -> bool:
+    """Whether ``text`` can name a customer or user (``Identifier``)."""
+    return len(text) <= 64 and re.fullmatch(IDENTIFIER_PATTERN, text) is not None
+
+
 def issue_token(
     settings: Settings,
     subject: str,
@@ -90,8 +96,10 @@ def issue_token(
     now: datetime | None = None,
 ) -> str:
     """A signed access token for ``subject`` acting as ``role``, valid for ``lifetime``."""
-    if not subject:
-        raise ValueError("a token needs a subject")
+    if not is_identifier(subject):
+        raise ValueError(
+            f"a token's subject must be an id (1 to 64 letters, digits or _.:-), not {subject!r}"
+        )
     if not timedelta(0) < lifetime <= MAX_TOKEN_LIFETIME:
         raise ValueError(f"token lifetime must be positive and at most {MAX_TOKEN_LIFETIME}")
     issued = _current(now)
@@ -155,8 +163,8 @@ def _principal_from(claims: dict[str, Any], now: datetime) -> Principal:
     if issued > now + CLOCK_SKEW:
         raise AuthError(f"token is issued in the future ({issued.isoformat()})")
     subject = claims["sub"]
-    if not isinstance(subject, str) or not subject:
-        raise AuthError("token subject is empty")
+    if not isinstance(subject, str) or not is_identifier(subject):
+        raise AuthError("token subject is not an id (1 to 64 letters, digits or _.:-)")
     try:
         role = Role(claims["role"])
     except ValueError:

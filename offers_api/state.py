@@ -9,6 +9,7 @@ from redis import Redis
 
 from offers.contacts import ContactStore
 from offers.settings import Settings
+from offers.state.campaigns import CampaignStore
 from offers.state.compacted import TopicWriter
 from offers.state.consent import ConsentStore
 
@@ -19,6 +20,7 @@ class ApiState:
     writer: TopicWriter
     """acks=all writer of state topics and of the events the API ingests."""
     consent: ConsentStore
+    campaigns: CampaignStore
     contacts: ContactStore
     redis: Redis
 
@@ -27,11 +29,14 @@ class ApiState:
         writer = TopicWriter(settings.kafka_bootstrap)
         redis = Redis.from_url(settings.redis_url)
         consent = ConsentStore(settings.kafka_bootstrap, writer)
+        campaigns = CampaignStore(settings.kafka_bootstrap, writer)
         consent.view.wait_until_current()
+        campaigns.view.wait_until_current()
         contacts = ContactStore(redis, settings.secret_key.get_secret_value())
-        return cls(settings, writer, consent, contacts, redis)
+        return cls(settings, writer, consent, campaigns, contacts, redis)
 
     def close(self) -> None:
+        self.campaigns.close()
         self.consent.close()
         self.writer.close()
         self.redis.close()

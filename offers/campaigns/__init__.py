@@ -7,13 +7,19 @@
   :func:`in_schedule`), :mod:`~offers.campaigns.budget`;
 - :mod:`~offers.campaigns.lifecycle`: creation, updates and transitions as pure
   functions, each returning an :mod:`~offers.campaigns.audit` entry;
-- :mod:`~offers.campaigns.changes`: campaigns as ``CampaignChange`` events;
+- :mod:`~offers.campaigns.changes`: campaigns as ``CampaignChange`` events, and
+  :mod:`~offers.campaigns.history`: their versions folded from the campaigns topic;
 - :mod:`~offers.campaigns.errors`: refusals as lists of ``FieldError``.
 """
 
 from offers.campaigns.audit import Actor, AuditAction, AuditEntry, changed_fields
 from offers.campaigns.budget import Budget, FrequencyCap
-from offers.campaigns.changes import campaign_change, campaign_from_change, change_event_id
+from offers.campaigns.changes import (
+    audit_entry,
+    campaign_change,
+    campaign_from_change,
+    new_change_id,
+)
 from offers.campaigns.errors import (
     CampaignConflict,
     CampaignError,
@@ -87,15 +93,16 @@ __all__ = [
     "activation_problems",
     "allowed_actions",
     "apply_update",
+    "audit_entry",
     "can_edit",
     "campaign_change",
     "campaign_from_change",
-    "change_event_id",
     "changed_fields",
     "create_campaign",
     "field_errors",
     "in_schedule",
     "new_campaign_id",
+    "new_change_id",
     "render",
     "transition",
 ]

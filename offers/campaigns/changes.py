@@ -1,46 +1,33 @@
-"""Campaigns on the compacted campaigns topic, as ``CampaignChange`` events.
+"""Campaigns on the campaigns topic, as ``CampaignChange`` events.
 
-The API publishes one event per change (key: campaign id), carrying the whole campaign in
-its JSON form; the workers rebuild the campaign from the latest event of each key.
+The API publishes one event per change, carrying the whole campaign in its JSON form and
+the audit entry's fields (who, when, what changed). Each write has its own event id (the
+record key), so the topic keeps every version: the workers rebuild each campaign from its
+latest version, the API its audit trail from all of them.
 """
 
 from __future__ import annotations
 
-import hashlib
+import uuid
 
 from pydantic import ValidationError
 
-from offers.campaigns.audit import AuditAction, AuditEntry
+from offers.campaigns.audit import Actor, AuditAction, AuditEntry
 from offers.campaigns.errors import field_errors
 from offers.campaigns.model import Campaign
 from offers.contracts.base import ValidationClock
 from offers.contracts.events import CampaignAction, CampaignChange
 from offers.errors import ContractError, FieldError
 
-CHANGE_ACTIONS: dict[AuditAction, CampaignAction] = {
-    AuditAction.CREATED: CampaignAction.CREATED,
-    AuditAction.UPDATED: CampaignAction.UPDATED,
-    AuditAction.ACTIVATED: CampaignAction.ACTIVATED,
-    AuditAction.RESUMED: CampaignAction.ACTIVATED,
-    AuditAction.PAUSED: CampaignAction.PAUSED,
-    AuditAction.ENDED: CampaignAction.ENDED,
-}
-"""The event action of each audit action (the event contract has no ``resumed``: a
-resumed campaign is published as ``activated``)."""
 
-_MAX_ID = 64
+def new_change_id() -> str:
+    """A fresh event id for one write of a campaign change (``cmpchg-`` and 32 hex digits)."""
+    return f"cmpchg-{uuid.uuid4().hex}"
 
 
-def change_event_id(campaign_id: str, version: int) -> str:
-    """The event id of a campaign's version: the same on every retry of its publication."""
-    event_id = f"campaign:{campaign_id}:v{version}"
-    if len(event_id) <= _MAX_ID:
-        return event_id
-    digest = hashlib.sha256(campaign_id.encode()).hexdigest()[:32]
-    return f"campaign:{digest}:v{version}"
-
-
-def campaign_change(campaign: Campaign, entry: AuditEntry) -> CampaignChange:
+def campaign_change(
+    campaign: Campaign, entry: AuditEntry, *, event_id: str | None = None
+) -> CampaignChange:
     """The event that publishes ``campaign`` after the change ``entry`` records."""
     if (entry.campaign_id, entry.version) != (campaign.id, campaign.version):
         raise ValueError(
@@ -49,15 +36,29 @@ def campaign_change(campaign: Campaign, entry: AuditEntry) -> CampaignChange:
         )
     return CampaignChange.model_validate(
         {
-            "event_id": change_event_id(campaign.id, campaign.version),
+            "event_id": event_id or new_change_id(),
             "event_time": entry.at,
             "campaign_id": campaign.id,
-            "action": CHANGE_ACTIONS[entry.action],
-            "actor": str(entry.actor),
+            "action": CampaignAction(entry.action.value),
+            "actor": entry.actor.user_id,
+            "actor_role": entry.actor.role,
             "revision": campaign.version,
+            "changes": entry.changes,
             "campaign": campaign.model_dump(mode="json"),
         },
         context={"clock": ValidationClock(now=entry.at)},
+    )
+
+
+def audit_entry(change: CampaignChange) -> AuditEntry:
+    """The audit entry a change event records."""
+    return AuditEntry(
+        campaign_id=change.campaign_id,
+        version=change.revision,
+        action=AuditAction(change.action.value),
+        actor=Actor(user_id=change.actor, role=change.actor_role),
+        at=change.event_time,
+        changes=change.changes,
     )
 
 

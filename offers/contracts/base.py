@@ -23,9 +23,10 @@ SCHEMA_VERSION = 1
 DEFAULT_MAX_FUTURE_SKEW = timedelta(minutes=5)
 MAX_TEXT_CHARS = 2_000
 
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
+"""Ids of customers, campaigns, events, users: letters, digits and ``_.:-``, up to 64."""
 Identifier = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"),
+    str, StringConstraints(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN)
 ]
 """Ids of customers, events, sailings, campaigns: short, printable, no spaces."""
 

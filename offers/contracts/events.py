@@ -12,6 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from offers.contracts.base import MAX_TEXT_CHARS, Event, Identifier, ShortText, UtcDatetime
+from offers.roles import Role
 
 Latitude = Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180.0, le=180.0, allow_inf_nan=False)]
@@ -201,20 +202,33 @@ class CampaignAction(StrEnum):
     UPDATED = "updated"
     ACTIVATED = "activated"
     PAUSED = "paused"
+    RESUMED = "resumed"
     ENDED = "ended"
 
 
 class CampaignChange(Event):
-    """A change to a campaign, with the campaign's whole new state and who made it."""
+    """One version of a campaign: its whole state after a change, who made the change and
+    what it changed.
+
+    The campaigns topic keeps every version: its records are keyed by ``event_id``, unique
+    per write, so compaction removes none of them and the topic is the campaigns' audit
+    trail as well as their source of truth. A reader accepts a campaign's versions in
+    order (``revision`` 1, 2, ...); of two writes of the same revision, the first in the
+    topic wins and the other is ignored by every reader.
+    """
 
     TYPE: ClassVar[str] = "campaign_change"
     type: Literal["campaign_change"] = "campaign_change"
     campaign_id: Identifier
     action: CampaignAction
-    actor: ShortText
+    actor: Identifier
+    """Id of the user or service that made the change."""
+    actor_role: Role
     revision: int = Field(ge=1)
+    changes: dict[str, tuple[Any, Any]] = Field(default_factory=dict)
+    """For an update, each changed field (dotted path) with its old and new JSON values."""
     campaign: dict[str, Any]
-    """The campaign document after the change (its schema belongs to the offers API)."""
+    """The campaign document after the change (its schema belongs to offers.campaigns)."""
 
 
 class DecisionOutcome(StrEnum):

@@ -513,9 +513,9 @@ BAD_INPUT = [
     ),
     pytest.param(
         "campaign_change",
-        {"actor": "a" * 201},
+        {"actor": "a" * 65},
         "actor",
-        "at most 200 characters",
+        "at most 64 characters",
         id="actor-long",
     ),
     pytest.param("campaign_change", {"campaign": [1, 2]}, "campaign", "an object", id="doc-list"),

@@ -76,7 +76,7 @@ def test_input_topics() -> None:
         ("sailing_update", {"sailing_id": "S-9"}, "S-9"),
         ("consent_change", {"customer_id": "cust-42", "scope": "location"}, "cust-42|location"),
         ("consent_change", {"customer_id": "cust-42", "scope": "sms"}, "cust-42|sms"),
-        ("campaign_change", {"campaign_id": "camp-9"}, "camp-9"),
+        ("campaign_change", {"event_id": "chg-9"}, "chg-9"),
         ("offer_decision", {"customer_id": "cust-42"}, "cust-42"),
         ("delivery_status", {"customer_id": "cust-42"}, "cust-42"),
         ("customer_response", {"customer_id": "cust-42"}, "cust-42"),

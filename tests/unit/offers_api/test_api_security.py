@@ -160,8 +160,10 @@ def test_missing_claim(settings: Settings, claim: str) -> None:
     assert refused(settings, forge(**{claim: None})).reason == f"token has no {claim!r} claim"
 
 
-def test_empty_subject(settings: Settings) -> None:
-    assert refused(settings, forge(sub="")).reason == "token subject is empty"
+@pytest.mark.parametrize("subject", ["", "ops@example.com", "a b", "x" * 65])
+def test_a_subject_that_is_not_an_id_is_refused(settings: Settings, subject: str) -> None:
+    reason = refused(settings, forge(sub=subject)).reason
+    assert reason == "token subject is not an id (1 to 64 letters, digits or _.:-)"
 
 
 def test_unsigned_token(settings: Settings) -> None:
