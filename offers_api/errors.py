@@ -11,6 +11,8 @@ from pydantic import ValidationError
 from offers.campaigns import CampaignConflict, CampaignError, field_errors
 from offers.contacts import ContactError
 from offers.errors import ContractError
+from offers.offer_book import BudgetExhausted, OfferExpired, OfferNotFound
+from offers.reports.source import ReportSourceError
 from offers.state.campaigns import CampaignNotFound
 from offers.state.compacted import StateError
 from offers_api.security import AuthError
@@ -33,6 +35,26 @@ def install(app: FastAPI) -> None:
         pairs = [(e.field, e.reason) for e in exc.errors]
         status = 409 if isinstance(exc, CampaignConflict) else 422
         return JSONResponse({"detail": _field_errors(pairs)}, status_code=status)
+
+    @app.exception_handler(OfferNotFound)
+    async def no_offer(request: Request, exc: OfferNotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(OfferExpired)
+    async def offer_expired(request: Request, exc: OfferExpired) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=410)
+
+    @app.exception_handler(BudgetExhausted)
+    async def budget_spent(request: Request, exc: BudgetExhausted) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(ReportSourceError)
+    async def report_unavailable(request: Request, exc: ReportSourceError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": f"the report's events could not be read: {exc}"},
+            status_code=503,
+            headers={"Retry-After": "30"},
+        )
 
     @app.exception_handler(CampaignNotFound)
     async def no_campaign(request: Request, exc: CampaignNotFound) -> JSONResponse:

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from offers.settings import Settings, get_settings
 from offers_api import errors
-from offers_api.routes import campaigns, customers, webhooks
+from offers_api.routes import campaigns, customers, reports, webhooks
 from offers_api.state import ApiState
 
 
@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (campaigns, customers, webhooks):
+    for module in (campaigns, reports, customers, webhooks):
         app.include_router(module.router)
     return app
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from offers.contracts import ConsentScope, ConsentSource
+from offers.offer_book import StoredOffer
 
 
 class Request(BaseModel):
@@ -46,3 +47,8 @@ class LocationIn(Request):
 class Accepted(BaseModel):
     event_id: str
     topic: str
+
+
+class RedemptionPublic(BaseModel):
+    offer: StoredOffer
+    first: bool = Field(description="False when the offer had been redeemed before.")

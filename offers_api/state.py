@@ -1,5 +1,6 @@
 """What the API holds while it runs: the state-topic writer and views, the event producer,
-Redis. Built once in the app's lifespan from the settings, closed at shutdown."""
+the stores in Redis (contacts, offers). Built once in the app's lifespan from the
+settings, closed at shutdown."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from redis import Redis
 
 from offers.contacts import ContactStore
+from offers.offer_book import OfferBook
 from offers.settings import Settings
 from offers.state.campaigns import CampaignStore
 from offers.state.compacted import TopicWriter
@@ -22,6 +24,7 @@ class ApiState:
     consent: ConsentStore
     campaigns: CampaignStore
     contacts: ContactStore
+    offers: OfferBook
     redis: Redis
 
     @classmethod
@@ -33,7 +36,7 @@ class ApiState:
         consent.view.wait_until_current()
         campaigns.view.wait_until_current()
         contacts = ContactStore(redis, settings.secret_key.get_secret_value())
-        return cls(settings, writer, consent, campaigns, contacts, redis)
+        return cls(settings, writer, consent, campaigns, contacts, OfferBook(redis), redis)
 
     def close(self) -> None:
         self.campaigns.close()

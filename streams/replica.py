@@ -57,23 +57,31 @@ class TopicReplica(Mapping[str, V]):
 
     async def follow(self) -> None:
         """Read the changelog from its beginning and keep following it, until cancelled."""
-        # Without a group id, a subscription is assigned every partition of the topic
-        # (once it exists) and no offset is committed.
-        consumer = AIOKafkaConsumer(
-            self.topic,
-            bootstrap_servers=self.bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            metadata_max_age_ms=5_000,
-            fetch_max_wait_ms=100,
-        )
-        await consumer.start()
-        try:
-            while True:
-                batches = await consumer.getmany(timeout_ms=1_000, max_records=10_000)
-                for records in batches.values():
-                    for record in records:
-                        self.apply(record.key, record.value)
-        finally:
-            await consumer.stop()
+        await follow_topic(self.bootstrap, self.topic, self.apply)
+
+
+async def follow_topic(
+    bootstrap: str, topic: str, apply: Callable[[bytes | None, bytes | None], None]
+) -> None:
+    """Pass every record of ``topic`` (key, value), from its beginning, to ``apply``, and
+    keep following the topic until cancelled."""
+    # Without a group id, a subscription is assigned every partition of the topic
+    # (once it exists) and no offset is committed.
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        metadata_max_age_ms=5_000,
+        fetch_max_wait_ms=100,
+    )
+    await consumer.start()
+    try:
+        while True:
+            batches = await consumer.getmany(timeout_ms=1_000, max_records=10_000)
+            for records in batches.values():
+                for record in records:
+                    apply(record.key, record.value)
+    finally:
+        await consumer.stop()

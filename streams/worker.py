@@ -5,7 +5,9 @@ dead-letter topic with the reason, and the agent goes on), applies the record to
 key's state in a Faust table (restored from the table's changelog when a partition moves
 to another worker), buffers the key's new row for Feast, and sends geofence transitions
 to their topic. Every worker also holds every sailing's latest row, read-only, followed
-from the sailing table's changelog (``streams.replica``; ``/sailings`` shows it).
+from the sailing table's changelog (``streams.replica``; ``/sailings`` shows it), every
+customer's consent (``/consent/{id}``) and every campaign's latest version
+(``/campaigns``), followed from the state topics the API writes.
 
 ``faust -A streams.app worker`` runs a worker (``streams/app.py`` builds the app from
 the environment); :func:`create_app` builds one for given settings.
@@ -22,6 +24,7 @@ import faust
 import orjson
 from faust.web import Request, Response, View
 
+from offers.campaigns.history import CampaignHistory
 from offers.contracts import (
     ConsentScope,
     Event,
@@ -33,12 +36,13 @@ from offers.contracts import (
 from offers.errors import ContractError, FieldError
 from offers.settings import Settings
 from offers.stack.kafka import create_topics
+from offers.state.campaigns import decode_change
 from offers.state.consent import decode_consent
-from offers.topics import CONSENT, DEAD_LETTER, GEOFENCE, TopicSpec
+from offers.topics import CAMPAIGNS, CONSENT, DEAD_LETTER, GEOFENCE, TopicSpec
 from streams.features.rows import Row
 from streams.metrics import StreamMetrics
 from streams.processing import Entry, step
-from streams.replica import TopicReplica
+from streams.replica import TopicReplica, follow_topic
 from streams.sink import FeastWriter, FeatureSink, Writer
 from streams.views import FEATURE_VIEWS, SAILING_STATE, FeatureView
 
@@ -133,6 +137,30 @@ def create_app(settings: Settings, writer: Writer | None = None) -> StreamApp:
             if (key := f"{customer_id}|{scope.value}") in consent
         }
         return web.bytes(orjson.dumps(granted), content_type="application/json")
+
+    campaigns = CampaignHistory()
+
+    def apply_campaign(key: bytes | None, value: bytes | None) -> None:
+        if value is None:
+            return
+        try:
+            campaigns.apply(decode_change(value))
+        except ContractError as exc:
+            log.error("%s: skipping an unreadable change: %s", CAMPAIGNS.name, exc)
+
+    async def follow_campaigns() -> None:
+        await follow_topic(settings.kafka_bootstrap, CAMPAIGNS.name, apply_campaign)
+
+    app.task(follow_campaigns)
+
+    @app.page("/campaigns")
+    async def campaigns_page(web: View, request: Request) -> Response:
+        """Every campaign's latest version, status and name, as this worker holds them."""
+        held = [
+            {"id": c.id, "version": c.version, "status": c.status.value, "name": c.name}
+            for c in campaigns.campaigns()
+        ]
+        return web.bytes(orjson.dumps(held), content_type="application/json")
 
     @app.page("/sailings")
     async def sailings_page(web: View, request: Request) -> Response:

@@ -1,4 +1,5 @@
-"""What a customer's app calls: consent, contact number and location pings."""
+"""What a customer's app calls: its current offers and their redemption, consent, contact
+number and location pings."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ from fastapi import APIRouter, Depends, HTTPException, Path
 from offers.contracts import (
     ConsentScope,
     ConsentSource,
+    CustomerResponse,
     LocationPing,
     LocationSource,
+    ResponseAction,
     encode,
 )
+from offers.contracts.base import IDENTIFIER_PATTERN
+from offers.offer_book import Redemption, RedemptionLimits, StoredOffer
 from offers.roles import Role
-from offers.topics import LOCATION
+from offers.topics import LOCATION, RESPONSES
 from offers_api.deps import CustomerOrAdmin, StateDep
 from offers_api.rate_limit import RateLimit
 from offers_api.schemas import (
@@ -26,14 +31,74 @@ from offers_api.schemas import (
     ContactPublic,
     ContactUpdate,
     LocationIn,
+    RedemptionPublic,
 )
 
 router = APIRouter(prefix="/v1/customers/{customer_id}", tags=["customers"])
 
-CustomerId = Annotated[
-    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
-]
+CustomerId = Annotated[str, Path(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN)]
+DecisionId = Annotated[str, Path(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN)]
 Limited = Depends(RateLimit("customer"))
+
+
+@router.get("/offers", response_model=list[StoredOffer], dependencies=[Limited])
+def current_offers(
+    customer_id: CustomerId, state: StateDep, principal: CustomerOrAdmin
+) -> list[StoredOffer]:
+    """The customer's offers that are neither expired nor redeemed, soonest expiry first."""
+    return state.offers.current(customer_id, datetime.now(UTC))
+
+
+@router.post(
+    "/offers/{decision_id}/redeem",
+    response_model=RedemptionPublic,
+    dependencies=[Limited],
+    responses={
+        404: {"description": "The customer holds no such offer."},
+        409: {"description": "The campaign's redemption budget is spent."},
+        410: {"description": "The offer has expired."},
+    },
+)
+def redeem_offer(
+    customer_id: CustomerId, decision_id: DecisionId, state: StateDep, principal: CustomerOrAdmin
+) -> RedemptionPublic:
+    """Redeem one of the customer's offers. Idempotent: redeeming it again answers with the
+    first redemption (``first`` false) and counts nothing twice."""
+    campaign_id = _campaign_of(state, customer_id, decision_id)
+    campaign = state.campaigns.get(campaign_id)
+    budget = campaign.budget if campaign is not None else None
+    limits = RedemptionLimits(
+        max_redemptions=budget.max_redemptions if budget else None,
+        max_discount_spend_eur=budget.max_discount_spend_eur if budget else None,
+    )
+    redemption = state.offers.redeem(customer_id, decision_id, datetime.now(UTC), limits)
+    _publish_redemption(state, redemption)
+    return RedemptionPublic(offer=redemption.offer, first=redemption.first)
+
+
+def _campaign_of(state: StateDep, customer_id: str, decision_id: str) -> str:
+    offer = state.offers.get(customer_id, decision_id)
+    if offer is None:
+        raise HTTPException(
+            status_code=404, detail=f"customer {customer_id} holds no offer {decision_id}"
+        )
+    return offer.campaign_id
+
+
+def _publish_redemption(state: StateDep, redemption: Redemption) -> None:
+    """The redemption as a response event; its id is the decision's, so publishing it again
+    after a retry is harmless (reports count each decision once)."""
+    offer = redemption.offer
+    assert offer.redeemed_at is not None
+    response = CustomerResponse(
+        event_id=f"redeem-{offer.decision_id}"[:64],
+        event_time=offer.redeemed_at,
+        customer_id=offer.customer_id,
+        action=ResponseAction.REDEEM,
+        channel=offer.channel,
+        decision_id=offer.decision_id,
+    )
+    state.writer.put(RESPONSES.name, offer.customer_id, encode(response))
 
 
 @router.get("/consent", response_model=list[ConsentPublic], dependencies=[Limited])

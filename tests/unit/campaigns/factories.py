@@ -109,6 +109,16 @@ def campaign_wire(**overrides: Any) -> dict[str, Any]:
     return data
 
 
+def runnable_wire(now: datetime | None = None, **overrides: Any) -> dict[str, Any]:
+    """A campaign body that can be activated at ``now`` (the wall clock by default): its
+    schedule runs for 30 days from then."""
+    start = (now or datetime.now(UTC)).replace(microsecond=0)
+    schedule = nested(
+        "schedule", start=start.isoformat(), end=(start + timedelta(days=30)).isoformat()
+    )
+    return campaign_wire(schedule=schedule, **overrides)
+
+
 def nested(section: str, **overrides: Any) -> dict[str, Any]:
     """The ``section`` object of ``VALID_CAMPAIGN`` (e.g. ``"offer"``) with overrides."""
     data = copy.deepcopy(VALID_CAMPAIGN[section])

@@ -1,0 +1,33 @@
+"""What marketers and data scientists read: each campaign's report."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from offers.contracts.base import IDENTIFIER_PATTERN
+from offers.reports.campaign import CampaignReport
+from offers.reports.source import report_from_topics
+from offers_api.deps import Analyst, StateDep
+
+router = APIRouter(prefix="/v1/campaigns", tags=["reports"])
+
+CampaignId = Annotated[str, Path(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN)]
+
+
+@router.get(
+    "/{campaign_id}/report",
+    response_model=CampaignReport,
+    responses={
+        404: {"description": "No campaign has this id."},
+        503: {"description": "The events could not be read in time."},
+    },
+)
+def campaign_report(campaign_id: CampaignId, state: StateDep, principal: Analyst) -> CampaignReport:
+    """The campaign's funnel (decided, held out, suppressed by reason, sent, delivered,
+    clicked, redeemed, converted, revenue, discount cost) and its incremental conversions,
+    revenue and ROI against the holdout, with 95 % confidence intervals. Computed from the
+    events the topics hold when it is asked for."""
+    campaign = state.campaigns.require(campaign_id)
+    return report_from_topics(state.settings.kafka_bootstrap, campaign)
