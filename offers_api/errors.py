@@ -6,7 +6,9 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import ValidationError
+from starlette.routing import Match
 
 from offers.campaigns import CampaignConflict, CampaignError, field_errors
 from offers.contacts import ContactError
@@ -25,6 +27,20 @@ def _field_errors(errors: list[tuple[str, str]]) -> list[dict[str, object]]:
 
 
 def install(app: FastAPI) -> None:
+    @app.exception_handler(405)
+    async def method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
+        allowed = sorted(
+            method
+            for route in app.routes
+            if isinstance(route, APIRoute) and route.matches(request.scope)[0] is not Match.NONE
+            for method in route.methods or ()
+        )
+        return JSONResponse(
+            {"detail": f"{request.method} is not allowed here; allowed: {', '.join(allowed)}"},
+            status_code=405,
+            headers={"Allow": ", ".join(allowed)},
+        )
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         pairs = [(e.field, e.reason) for e in field_errors(list(exc.errors()))]

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from offers.settings import Settings, get_settings
 from offers_api import errors
 from offers_api.routes import campaigns, customers, reports, webhooks
+from offers_api.schemas import COMMON_RESPONSES
 from offers_api.state import ApiState
 
 
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "and reports. Every route needs a bearer token (JWT) or an API key."
         ),
         lifespan=lifespan,
+        responses=COMMON_RESPONSES,
     )
     errors.install(app)
     for module in (campaigns, reports, customers, webhooks):

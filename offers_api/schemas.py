@@ -4,8 +4,9 @@ unknown fields, so a client cannot set a server-owned one."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from offers.contracts import ConsentScope, ConsentSource
 from offers.offer_book import StoredOffer
@@ -15,8 +16,36 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class FieldProblem(BaseModel):
+    loc: list[str | int] = Field(description="Where: body, path, query or header, then the field.")
+    msg: str = Field(description="What is wrong with it.")
+    type: str
+
+
+class Problem(BaseModel):
+    """The body of every error answer: a sentence, or the fields at fault."""
+
+    detail: str | list[FieldProblem]
+
+
+def problem(description: str) -> dict[str, Any]:
+    """An error answer for a route's or the app's ``responses``."""
+    return {"model": Problem, "description": description}
+
+
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: problem("The body could not be parsed."),
+    401: problem("No valid credentials (a bearer token or an API key, not both)."),
+    403: problem("The caller's role may not do this, or the data is not its own."),
+    422: problem("A field is invalid: each one is named, with the reason."),
+    429: problem("Too many requests; Retry-After says when to try again."),
+    503: problem("A store is out of reach; Retry-After says when to try again."),
+}
+"""Answers any route may give."""
+
+
 class ConsentUpdate(Request):
-    granted: bool = Field(description="True grants, False withdraws.")
+    granted: StrictBool = Field(description="True grants, False withdraws.")
 
 
 class ConsentPublic(BaseModel):

@@ -7,7 +7,7 @@ Every answer that returns a campaign carries its version as an ``ETag``; a chang
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Response
 
@@ -24,6 +24,7 @@ from offers.campaigns import (
 from offers.contracts.base import IDENTIFIER_PATTERN
 from offers.errors import FieldError
 from offers_api.deps import Marketer, StateDep
+from offers_api.schemas import problem
 from offers_api.security import Principal
 
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
@@ -37,9 +38,9 @@ IfMatch = Annotated[
     ),
 ]
 
-ERRORS: dict[int | str, dict[str, str]] = {
-    404: {"description": "No campaign has this id."},
-    409: {"description": "Not allowed in the campaign's status, or its version changed."},
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: problem("No campaign has this id."),
+    409: problem("Not allowed in the campaign's status, or its version changed."),
 }
 
 
@@ -123,7 +124,7 @@ def _lifecycle_route(action: LifecycleAction, summary: str) -> None:
         move,
         methods=["POST"],
         response_model=Campaign,
-        responses={**ERRORS, 422: {"description": "The campaign cannot run as it is."}},
+        responses={**ERRORS, 422: problem("The campaign cannot run as it is.")},
         summary=summary,
         name=f"{action.value}_campaign",
     )

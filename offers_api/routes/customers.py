@@ -32,6 +32,7 @@ from offers_api.schemas import (
     ContactUpdate,
     LocationIn,
     RedemptionPublic,
+    problem,
 )
 
 router = APIRouter(prefix="/v1/customers/{customer_id}", tags=["customers"])
@@ -54,9 +55,9 @@ def current_offers(
     response_model=RedemptionPublic,
     dependencies=[Limited],
     responses={
-        404: {"description": "The customer holds no such offer."},
-        409: {"description": "The campaign's redemption budget is spent."},
-        410: {"description": "The offer has expired."},
+        404: problem("The customer holds no such offer."),
+        409: problem("The campaign's redemption budget is spent."),
+        410: problem("The offer has expired."),
     },
 )
 def redeem_offer(

@@ -10,6 +10,7 @@ from offers.contracts.base import IDENTIFIER_PATTERN
 from offers.reports.campaign import CampaignReport
 from offers.reports.source import report_from_topics
 from offers_api.deps import Analyst, StateDep
+from offers_api.schemas import problem
 
 router = APIRouter(prefix="/v1/campaigns", tags=["reports"])
 
@@ -20,8 +21,8 @@ CampaignId = Annotated[str, Path(min_length=1, max_length=64, pattern=IDENTIFIER
     "/{campaign_id}/report",
     response_model=CampaignReport,
     responses={
-        404: {"description": "No campaign has this id."},
-        503: {"description": "The events could not be read in time."},
+        404: problem("No campaign has this id."),
+        503: problem("The events could not be read in time."),
     },
 )
 def campaign_report(campaign_id: CampaignId, state: StateDep, principal: Analyst) -> CampaignReport:
