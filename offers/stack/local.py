@@ -12,6 +12,7 @@ import logging
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
@@ -27,7 +28,7 @@ from offers.stack.kafka import (
     start_broker,
     write_broker_config,
 )
-from offers.stack.process import free_port, pid_alive, port_is_open, stop_pid, wait_until
+from offers.stack.process import free_ports, pid_alive, port_is_open, stop_pid, wait_until
 from offers.stack.redis import RedisLayout, redis_answers, start_redis
 
 log = logging.getLogger(__name__)
@@ -123,12 +124,15 @@ class LocalStack:
                 "stop it with 'offers stack down'"
             )
         libs = broker_jars(self.settings)
+        spare = iter(free_ports(3))  # chosen together, so never twice the same
         broker = BrokerLayout(
             self.root / "kafka",
-            _port(self.settings.stack_kafka_port, "Kafka"),
-            free_port(),
+            _port(self.settings.stack_kafka_port, "Kafka", spare),
+            next(spare),
         )
-        cache = RedisLayout(self.root / "redis", _port(self.settings.stack_redis_port, "Redis"))
+        cache = RedisLayout(
+            self.root / "redis", _port(self.settings.stack_redis_port, "Redis", spare)
+        )
         write_broker_config(broker, self.settings)
         format_storage(libs, self.settings, broker)
         try:
@@ -189,9 +193,9 @@ def _apply_feature_repo(settings: Settings) -> None:
     apply_feature_repo(settings)
 
 
-def _port(configured: int, what: str) -> int:
+def _port(configured: int, what: str, spare: Iterator[int]) -> int:
     if configured == 0:
-        return free_port()
+        return next(spare)
     if port_is_open(configured):
         raise StackError(
             f"port {configured} for {what} is already in use; set OFFERS_STACK_"

@@ -106,10 +106,13 @@ def _publish_redemption(state: StateDep, redemption: Redemption) -> None:
 def read_consent(
     customer_id: CustomerId, state: StateDep, principal: CustomerOrAdmin
 ) -> list[ConsentPublic]:
-    """The customer's consent per scope; a scope not listed has never been granted."""
+    """The customer's consent per scope, in the order of the scopes' list; a scope not
+    listed has never been granted."""
+    held = state.consent.of(customer_id)
     return [
         ConsentPublic(scope=c.scope, granted=c.granted, source=c.source, at=c.event_time)
-        for c in state.consent.of(customer_id).values()
+        for scope in ConsentScope
+        if (c := held.get(scope)) is not None
     ]
 
 
