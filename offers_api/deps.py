@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
+from offers.contracts.base import IDENTIFIER_PATTERN
 from offers.roles import Role
 from offers_api.security import Principal, RequireRole, RequireSelfOr
 from offers_api.state import ApiState
@@ -24,3 +25,6 @@ Admin = Annotated[Principal, Depends(RequireRole(Role.ADMIN))]
 CustomerOrAdmin = Annotated[Principal, Depends(RequireSelfOr(Role.ADMIN))]
 """The customer named by the path's ``customer_id``, or an admin."""
 CustomerOrStaff = Annotated[Principal, Depends(RequireSelfOr(Role.ADMIN, Role.MARKETER))]
+
+PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN)]
+"""An id in the path (customer, campaign, decision), checked like ``Identifier``."""

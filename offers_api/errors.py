@@ -26,6 +26,15 @@ def _field_errors(errors: list[tuple[str, str]]) -> list[dict[str, object]]:
     ]
 
 
+PLAIN_ERRORS: dict[type[Exception], int] = {
+    CampaignNotFound: 404,
+    OfferNotFound: 404,
+    OfferExpired: 410,
+    BudgetExhausted: 409,
+}
+"""Errors answered with their own message as ``detail``, and their status."""
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(405)
     async def method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
@@ -52,17 +61,11 @@ def install(app: FastAPI) -> None:
         status = 409 if isinstance(exc, CampaignConflict) else 422
         return JSONResponse({"detail": _field_errors(pairs)}, status_code=status)
 
-    @app.exception_handler(OfferNotFound)
-    async def no_offer(request: Request, exc: OfferNotFound) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
+    async def plain(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=PLAIN_ERRORS[type(exc)])
 
-    @app.exception_handler(OfferExpired)
-    async def offer_expired(request: Request, exc: OfferExpired) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=410)
-
-    @app.exception_handler(BudgetExhausted)
-    async def budget_spent(request: Request, exc: BudgetExhausted) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=409)
+    for error in PLAIN_ERRORS:
+        app.add_exception_handler(error, plain)
 
     @app.exception_handler(ReportSourceError)
     async def report_unavailable(request: Request, exc: ReportSourceError) -> JSONResponse:
@@ -71,10 +74,6 @@ def install(app: FastAPI) -> None:
             status_code=503,
             headers={"Retry-After": "30"},
         )
-
-    @app.exception_handler(CampaignNotFound)
-    async def no_campaign(request: Request, exc: CampaignNotFound) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
 
     @app.exception_handler(ValidationError)
     async def invalid_model(request: Request, exc: ValidationError) -> JSONResponse:

@@ -2,16 +2,15 @@
 
 People (customers in the app, marketers, data scientists, admins) carry a signed JWT
 access token (HS256 with ``OFFERS_SECRET_KEY``); machine clients carry an API key, of
-which only a SHA-256 hash is stored. Both become a :class:`Principal`, and every role
-check goes through :func:`require` or :func:`require_self_or`.
+which only a SHA-256 hash is stored (:mod:`offers_api.credentials`). Both become a
+:class:`Principal`, and every role check goes through :func:`require` or
+:func:`require_self_or`.
 
 In routes use the dependencies at the end of this module::
 
     Marketer = Annotated[Principal, Depends(RequireRole(Role.MARKETER, Role.ADMIN))]
 
-Operators issue a token from the command line::
-
-    python -m offers_api.security issue --subject alice --role marketer --hours 8
+Operators issue tokens and manage API keys with ``python -m offers_api.credentials``.
 """
 
 from __future__ import annotations
@@ -21,12 +20,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from hmac import compare_digest
 from typing import Annotated, Any, Protocol
 
 import jwt
-import typer
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
@@ -46,7 +43,7 @@ MAX_TOKEN_LIFETIME = timedelta(days=30)
 API_KEY_HEADER = "X-API-Key"
 API_KEY_PREFIX = "moby_"
 """Public prefix of every key id (and so of every key): lets secret scanners spot leaks."""
-_KEY_ID = re.compile(rf"^{re.escape(API_KEY_PREFIX)}[0-9a-f]{{16}}$")
+API_KEY_ID = re.compile(rf"^{re.escape(API_KEY_PREFIX)}[0-9a-f]{{16}}$")
 _MIN_SECRET_CHARS = 43  # secrets.token_urlsafe(32): 32 random bytes, 43 characters
 
 
@@ -192,6 +189,8 @@ def _current(now: datetime | None) -> datetime:
 
 # API keys
 
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
 
 def new_api_key() -> tuple[str, str]:
     """A new ``(key, key_id)``: the key is shown once to its owner, the id may be logged.
@@ -214,7 +213,7 @@ def hash_api_key(key: str) -> str:
 def api_key_id(key: str) -> str:
     """The public id inside a presented key; :class:`AuthError` if it is malformed."""
     key_id, separator, secret = key.partition(".")
-    if not separator or not _KEY_ID.match(key_id) or len(secret) < _MIN_SECRET_CHARS:
+    if not separator or not API_KEY_ID.fullmatch(key_id) or len(secret) < _MIN_SECRET_CHARS:
         raise AuthError("API key is malformed")
     return key_id
 
@@ -240,35 +239,18 @@ class ApiKeyStore(Protocol):
 _NO_HASH = hash_api_key("")  # compared against when the id is unknown: same work either way
 
 
-class InMemoryApiKeyStore:
-    """An :class:`ApiKeyStore` in a dict: key id → (hash, principal)."""
+def check_api_key(key: str, stored: StoredApiKey | None) -> Principal:
+    """The principal of a presented ``key``, given what is ``stored`` under its id (None if
+    nothing is); :class:`AuthError` if the key is not the stored one.
 
-    def __init__(self) -> None:
-        self._keys: dict[str, StoredApiKey] = {}
-
-    def add(self, key_id: str, key_hash: str, principal: Principal) -> None:
-        if not _KEY_ID.match(key_id):
-            raise ValueError(f"not an API key id: {key_id!r}")
-        self._keys[key_id] = StoredApiKey(key_hash=key_hash, principal=principal)
-
-    def issue(self, principal: Principal) -> str:
-        """Create, store (hashed) and return a new key for ``principal``."""
-        key, key_id = new_api_key()
-        self.add(key_id, hash_api_key(key), principal)
-        return key
-
-    def revoke(self, key_id: str) -> bool:
-        return self._keys.pop(key_id, None) is not None
-
-    def verify(self, key: str) -> Principal:
-        stored = self._keys.get(api_key_id(key))
-        presented = hash_api_key(key)
-        if stored is None:
-            compare_digest(presented, _NO_HASH)
-            raise AuthError("API key is not valid")
-        if not compare_digest(presented, stored.key_hash):
-            raise AuthError("API key is not valid")
-        return stored.principal
+    The hashes are compared in constant time, and an unknown id costs the same comparison,
+    so the time taken tells nothing of which ids exist.
+    """
+    presented = hash_api_key(key)
+    matches = compare_digest(presented, _NO_HASH if stored is None else stored.key_hash)
+    if stored is None or not matches:
+        raise AuthError("API key is not valid")
+    return stored.principal
 
 
 # Role checks: the only place where roles are compared
@@ -316,18 +298,17 @@ def require_self_or(principal: Principal, customer_id: str, *roles: Role) -> Pri
 _BEARER = HTTPBearer(
     auto_error=False,
     bearerFormat="JWT",
-    description="Access token: `python -m offers_api.security issue ...`.",
+    description="Access token: `python -m offers_api.credentials issue ...`.",
 )
 _API_KEY = APIKeyHeader(
     name=API_KEY_HEADER, auto_error=False, description="API key of a machine client."
 )
 
 
-@lru_cache(maxsize=1)
-def get_api_key_store() -> ApiKeyStore:
-    """The API keys the app accepts: an empty in-memory store (so none) until the app
-    overrides this dependency with its real store."""
-    return InMemoryApiKeyStore()
+def get_api_key_store(request: Request) -> ApiKeyStore:
+    """The API keys the running app accepts: its store in Redis (``ApiState.api_keys``)."""
+    store: ApiKeyStore = request.app.state.api.api_keys
+    return store
 
 
 def _unauthorized(detail: str, *, invalid: bool) -> HTTPException:
@@ -420,41 +401,3 @@ class RequireSelfOr:
             return require_self_or(principal, customer_id, *self.roles)
         except AuthError as error:
             raise as_http_exception(error) from error
-
-
-# Command line for operators
-
-cli = typer.Typer(help="Access tokens and API keys of the offers API.", no_args_is_help=True)
-
-
-@cli.callback()
-def _main() -> None:
-    """Access tokens and API keys of the offers API."""
-
-
-@cli.command("issue")
-def issue_command(
-    subject: Annotated[str, typer.Option("--subject", help="Customer id, or operator name.")],
-    role: Annotated[Role, typer.Option("--role", help="Role the token grants.")],
-    hours: Annotated[
-        float,
-        typer.Option(
-            "--hours", min=0.01, max=MAX_TOKEN_LIFETIME.total_seconds() / 3600, help="Lifetime."
-        ),
-    ] = 8.0,
-) -> None:
-    """Print an access token signed with OFFERS_SECRET_KEY."""
-    typer.echo(issue_token(get_settings(), subject, role, timedelta(hours=hours)))
-
-
-@cli.command("new-api-key")
-def new_api_key_command() -> None:
-    """Print a new API key (give it to its owner once) and the hash to store."""
-    key, key_id = new_api_key()
-    typer.echo(f"key_id:   {key_id}")
-    typer.echo(f"key:      {key}")
-    typer.echo(f"sha256:   {hash_api_key(key)}")
-
-
-if __name__ == "__main__":
-    cli()

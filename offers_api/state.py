@@ -1,5 +1,5 @@
 """What the API holds while it runs: the state-topic writer and views, the event producer,
-the stores in Redis (contacts, offers). Built once in the app's lifespan from the
+the stores in Redis (contacts, offers, API keys). Built once in the app's lifespan from the
 settings, closed at shutdown."""
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from offers.settings import Settings
 from offers.state.campaigns import CampaignStore
 from offers.state.compacted import TopicWriter
 from offers.state.consent import ConsentStore
+from offers_api.credentials import RedisApiKeyStore
+from offers_api.security import ApiKeyStore
 
 
 @dataclass
@@ -25,6 +27,7 @@ class ApiState:
     campaigns: CampaignStore
     contacts: ContactStore
     offers: OfferBook
+    api_keys: ApiKeyStore
     redis: Redis
 
     @classmethod
@@ -36,7 +39,16 @@ class ApiState:
         consent.view.wait_until_current()
         campaigns.view.wait_until_current()
         contacts = ContactStore(redis, settings.secret_key.get_secret_value())
-        return cls(settings, writer, consent, campaigns, contacts, OfferBook(redis), redis)
+        return cls(
+            settings=settings,
+            writer=writer,
+            consent=consent,
+            campaigns=campaigns,
+            contacts=contacts,
+            offers=OfferBook(redis),
+            api_keys=RedisApiKeyStore(redis),
+            redis=redis,
+        )
 
     def close(self) -> None:
         self.campaigns.close()

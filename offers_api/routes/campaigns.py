@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Header, Response
 
 from offers.campaigns import (
     Actor,
@@ -21,15 +21,14 @@ from offers.campaigns import (
     CampaignUpdate,
     LifecycleAction,
 )
-from offers.contracts.base import IDENTIFIER_PATTERN
 from offers.errors import FieldError
-from offers_api.deps import Marketer, StateDep
+from offers_api.deps import Marketer, PathId, StateDep
 from offers_api.schemas import problem
 from offers_api.security import Principal
 
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
 
-CampaignId = Annotated[str, Path(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN)]
+CampaignId = PathId
 IfMatch = Annotated[
     str | None,
     Header(

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, HTTPException
 
 from offers.contracts import (
     ConsentScope,
@@ -18,11 +17,10 @@ from offers.contracts import (
     ResponseAction,
     encode,
 )
-from offers.contracts.base import IDENTIFIER_PATTERN
 from offers.offer_book import Redemption, RedemptionLimits, StoredOffer
 from offers.roles import Role
 from offers.topics import LOCATION, RESPONSES
-from offers_api.deps import CustomerOrAdmin, StateDep
+from offers_api.deps import CustomerOrAdmin, PathId, StateDep
 from offers_api.rate_limit import RateLimit
 from offers_api.schemas import (
     Accepted,
@@ -37,8 +35,8 @@ from offers_api.schemas import (
 
 router = APIRouter(prefix="/v1/customers/{customer_id}", tags=["customers"])
 
-CustomerId = Annotated[str, Path(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN)]
-DecisionId = Annotated[str, Path(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN)]
+CustomerId = PathId
+DecisionId = PathId
 Limited = Depends(RateLimit("customer"))
 
 

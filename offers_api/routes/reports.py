@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Path
-
-from offers.contracts.base import IDENTIFIER_PATTERN
 from offers.reports.campaign import CampaignReport
 from offers.reports.source import report_from_topics
-from offers_api.deps import Analyst, StateDep
+from offers_api.deps import Analyst, PathId, StateDep
 from offers_api.schemas import problem
 
 router = APIRouter(prefix="/v1/campaigns", tags=["reports"])
 
-CampaignId = Annotated[str, Path(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN)]
+CampaignId = PathId
 
 
 @router.get(

@@ -10,20 +10,13 @@ import pytest
 
 from offers.settings import Settings
 from offers.stack import LocalStack
+from tests.integration.stacks import stack_settings_in
 
 
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     root: Path = tmp_path_factory.mktemp("stack")
-    settings = Settings(
-        environment="test",
-        stack_kafka_port=0,
-        stack_redis_port=0,
-        stack_dir=root,
-        topic_partitions=4,
-        feast_data_dir=root / "feast",
-    )
-    with LocalStack(settings, root) as stack:
+    with LocalStack(stack_settings_in(root), root) as stack:
         yield stack
 
 

@@ -19,6 +19,7 @@ from offers.stack import LocalStack
 from offers_api.signatures import sign_twilio
 from offers_api.state import ApiState
 from tests.integration.api_client import api, bearer
+from tests.integration.stacks import stack_settings_in
 from tests.unit.campaigns.factories import nested, runnable_wire
 
 SMS = "/v1/webhooks/twilio/sms"
@@ -55,15 +56,7 @@ CUSTOMERS = sorted({customer for customer, *_ in CONSENT_STEPS})
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[LocalStack]:
     """A stack of its own (the test stops and starts it), always stopped at the end."""
-    settings = Settings(
-        environment="test",
-        stack_kafka_port=0,
-        stack_redis_port=0,
-        stack_dir=tmp_path,
-        topic_partitions=4,
-        feast_data_dir=tmp_path / "feast",
-    )
-    own = LocalStack(settings, tmp_path)
+    own = LocalStack(stack_settings_in(tmp_path), tmp_path)
     own.up()
     try:
         yield own

@@ -1,4 +1,5 @@
-"""Access tokens, API keys, role checks and the FastAPI dependencies of offers_api.security."""
+"""Access tokens, API keys, role checks and the FastAPI dependencies (offers_api.security),
+and the key stores and operators' command line (offers_api.credentials)."""
 
 from __future__ import annotations
 
@@ -11,18 +12,20 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 import jwt
 import pytest
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from offers.roles import Role
 from offers.settings import Settings, get_settings
-from offers_api import security
+from offers_api import credentials, security
+from offers_api.credentials import InMemoryApiKeyStore
 from offers_api.security import (
     AUDIENCE,
     CLOCK_SKEW,
@@ -30,11 +33,11 @@ from offers_api.security import (
     REQUIRED_CLAIMS,
     AuthError,
     CurrentPrincipal,
-    InMemoryApiKeyStore,
     Principal,
     RequireRole,
     RequireSelfOr,
     StoredApiKey,
+    check_api_key,
     get_api_key_store,
     hash_api_key,
     issue_token,
@@ -225,7 +228,14 @@ def test_api_key_verifies_and_wrong_keys_are_refused() -> None:
     for wrong in (wrong_secret, unknown_id):
         with pytest.raises(AuthError, match="^API key is not valid$"):
             store.verify(wrong)
-    for malformed in ("", "moby_123", key_id, f"{key_id}.short", f"other_{key}"):
+    for malformed in (
+        "",
+        "moby_123",
+        key_id,
+        f"{key_id}.short",
+        f"other_{key}",
+        f"{key_id}\n.{secret}",
+    ):
         with pytest.raises(AuthError, match="^API key is malformed$"):
             store.verify(malformed)
 
@@ -253,6 +263,42 @@ def test_api_key_comparison_is_constant_time(monkeypatch: pytest.MonkeyPatch) ->
         store.verify(f"moby_{'0' * 16}.{key.split('.')[1]}")  # unknown id: same work
     assert len(calls) == 3
     assert calls[0] == (hash_api_key(key), hash_api_key(key))
+
+
+def test_check_api_key_against_what_is_stored() -> None:
+    key, _ = new_api_key()
+    principal = Principal("crm-sync", Role.ADMIN)
+    assert check_api_key(key, StoredApiKey(hash_api_key(key), principal)) == principal
+    other, _ = new_api_key()
+    for stored in (None, StoredApiKey(hash_api_key(other), principal)):
+        with pytest.raises(AuthError, match="^API key is not valid$"):
+            check_api_key(key, stored)
+    with pytest.raises(AuthError, match="not valid"):  # the hash of "" stands in for no entry
+        check_api_key("", None)
+
+
+def test_a_store_keeps_only_well_formed_entries() -> None:
+    store = InMemoryApiKeyStore()
+    key, key_id = new_api_key()
+    marketer = Principal("crm-sync", Role.MARKETER)
+    with pytest.raises(ValueError, match="not an API key id"):
+        store.add("crm-sync", hash_api_key(key), marketer)
+    with pytest.raises(ValueError, match="SHA-256") as info:
+        store.add(key_id, key, marketer)
+    assert key not in str(info.value)
+    for subject in ("", "ops@example.com", "a b", "x" * 65):
+        with pytest.raises(ValueError, match="subject must be an id"):
+            store.add(key_id, hash_api_key(key), Principal(subject, Role.MARKETER))
+    assert store.list_keys() == []
+
+
+def test_a_store_lists_ids_and_principals_by_id() -> None:
+    store = InMemoryApiKeyStore()
+    principals = [Principal("crm-sync", Role.MARKETER), Principal("c-001", Role.CUSTOMER)]
+    ids = [security.api_key_id(store.issue(principal)) for principal in principals]
+    assert store.list_keys() == sorted(zip(ids, principals, strict=True))
+    store.revoke(ids[0])
+    assert store.list_keys() == [(ids[1], principals[1])]
 
 
 # Role checks
@@ -487,11 +533,22 @@ def test_openapi_declares_both_schemes(client: TestClient) -> None:
     }
 
 
-def test_default_key_store_accepts_nothing() -> None:
-    store = get_api_key_store()
-    key, _ = new_api_key()
-    with pytest.raises(AuthError):
-        store.verify(key)
+def test_the_key_store_is_the_running_apps(settings: Settings) -> None:
+    store = InMemoryApiKeyStore()
+    app = FastAPI()
+    app.state.api = SimpleNamespace(api_keys=store)  # what the lifespan sets: an ApiState
+    assert get_api_key_store(Request({"type": "http", "app": app})) is store
+
+    @app.get("/whoami")
+    def whoami(principal: CurrentPrincipal) -> dict[str, str]:
+        return {"subject": principal.subject}
+
+    app.dependency_overrides[get_settings] = lambda: settings
+    key = store.issue(Principal("crm-sync", Role.MARKETER))
+    with TestClient(app) as client:
+        assert client.get("/whoami", headers={"X-API-Key": key}).json() == {"subject": "crm-sync"}
+        store.revoke(security.api_key_id(key))
+        assert client.get("/whoami", headers={"X-API-Key": key}).status_code == 401
 
 
 # Command line
@@ -509,7 +566,7 @@ def operator_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.mark.usefixtures("operator_env")
 def test_cli_issues_a_token(settings: Settings) -> None:
     result = CliRunner().invoke(
-        security.cli, ["issue", "--subject", "alice", "--role", "marketer", "--hours", "8"]
+        credentials.cli, ["issue", "--subject", "alice", "--role", "marketer", "--hours", "8"]
     )
     assert result.exit_code == 0, result.output
     token = result.output.strip()
@@ -521,19 +578,52 @@ def test_cli_issues_a_token(settings: Settings) -> None:
 @pytest.mark.usefixtures("operator_env")
 def test_cli_refuses_unknown_role_and_long_lifetime() -> None:
     runner = CliRunner()
-    assert runner.invoke(security.cli, ["issue", "--subject", "x", "--role", "pirate"]).exit_code
+    assert runner.invoke(credentials.cli, ["issue", "--subject", "x", "--role", "pirate"]).exit_code
     assert runner.invoke(
-        security.cli, ["issue", "--subject", "x", "--role", "admin", "--hours", "100000"]
+        credentials.cli, ["issue", "--subject", "x", "--role", "admin", "--hours", "100000"]
     ).exit_code
 
 
-def test_cli_new_api_key() -> None:
-    result = CliRunner().invoke(security.cli, ["new-api-key"])
-    assert result.exit_code == 0, result.output
-    lines = dict(line.split(":", 1) for line in result.output.splitlines())
-    key = lines["key"].strip()
-    assert lines["key_id"].strip() == security.api_key_id(key)
-    assert lines["sha256"].strip() == hash_api_key(key)
+@pytest.mark.usefixtures("operator_env")
+@pytest.mark.parametrize("command", [["issue"], ["api-key", "issue"]])
+@pytest.mark.parametrize("subject", ["", "ops@example.com", "a b", "x" * 65])
+def test_cli_refuses_a_subject_that_is_not_an_id(command: list[str], subject: str) -> None:
+    result = CliRunner().invoke(
+        credentials.cli, [*command, "--subject", subject, "--role", "admin"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--subject'" in result.output
+    assert "must be an id" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_cli_revokes_by_id_and_never_echoes_a_whole_key() -> None:
+    key, _ = new_api_key()
+    for argument in (key, "crm-sync"):
+        result = CliRunner().invoke(credentials.cli, ["api-key", "revoke", argument])
+        assert result.exit_code == 2, result.output
+        assert "must be a key id (moby_ and 16 hex digits)" in result.output
+        assert key.partition(".")[2] not in result.output
+
+
+@pytest.mark.usefixtures("operator_env")
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["api-key", "issue", "--subject", "crm-sync", "--role", "marketer"],
+        ["api-key", "list"],
+        ["api-key", "revoke", "moby_0123456789abcdef"],
+    ],
+)
+def test_cli_says_when_redis_cannot_be_reached(
+    monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.setenv("OFFERS_REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    get_settings.cache_clear()
+    result = CliRunner().invoke(credentials.cli, command)
+    assert result.exit_code == 1, result.output
+    assert "cannot reach Redis (OFFERS_REDIS_URL)" in result.output
+    assert "key:" not in result.output
 
 
 @pytest.mark.usefixtures("operator_env")
@@ -542,7 +632,7 @@ def test_module_runs_as_a_command(settings: Settings) -> None:
         [
             sys.executable,
             "-m",
-            "offers_api.security",
+            "offers_api.credentials",
             "issue",
             "--subject",
             "ops",
