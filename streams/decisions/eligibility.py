@@ -1,0 +1,212 @@
+"""Eligibility: whether a campaign may be offered to a customer for a trigger, and if not,
+the precise reason.
+
+:func:`check` runs the checks below in this fixed order, cheapest first, and returns the
+first that fails (the order of :class:`Ineligible`):
+
+1. ``not_active``: the campaign is not active;
+2. ``trigger_not_targeted``: the campaign does not target the hit's trigger;
+3. ``stale_trigger``: a ``geofence_enter`` hit is more than ``max_position_age_s`` old
+   at ``now`` (exactly that age is still fresh);
+4. ``budget_exhausted``: the campaign has sent ``budget.max_sends`` offers or more;
+5. ``language``: the campaign lists languages and the customer's is not among them (an
+   unknown language is not; a campaign listing none takes every customer);
+6. ``no_consent``: the customer consented to none of the campaign's channels;
+7. ``offer_not_applicable``: the hit names a route or sailing the offer does not apply
+   to (a hit naming neither, such as a social mention, is not checked here);
+8. ``outside_schedule``: ``now`` is outside the schedule, in the customer's local time;
+9. ``segment``: a segment rule does not match the customer's features (a missing
+   feature never matches: :meth:`SegmentRule.matches`);
+10. ``outside_geofence``: for a ``geofence_enter`` hit, the entered port is none of the
+    campaign's port geofences and the customer's last known position lies in none of
+    its polygons (a position on a border is inside);
+11. ``no_inventory``: the hit's sailing is unknown, has departed or has no seats left;
+    for a hit without a sailing, no known upcoming sailing the offer applies to (of the
+    hit's route, when it names one) has seats left.
+
+Sailings are the rows of :func:`streams.features.sailing.row`, keyed by sailing id;
+a value that is missing or not a number counts as no seats, or as departed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from offers.campaigns.model import Campaign, CampaignStatus
+from offers.campaigns.offer import Offer
+from offers.campaigns.schedule import in_schedule
+from offers.campaigns.targeting import PolygonGeofence, PortGeofence, Trigger
+from offers.contracts.events import Channel, Language
+from streams.decisions.triggers import TriggerHit
+
+
+class Ineligible(StrEnum):
+    """Why a campaign is not offered, in the order :func:`check` tests them."""
+
+    NOT_ACTIVE = "not_active"
+    TRIGGER_NOT_TARGETED = "trigger_not_targeted"
+    STALE_TRIGGER = "stale_trigger"
+    BUDGET_EXHAUSTED = "budget_exhausted"
+    LANGUAGE = "language"
+    NO_CONSENT = "no_consent"
+    OFFER_NOT_APPLICABLE = "offer_not_applicable"
+    OUTSIDE_SCHEDULE = "outside_schedule"
+    SEGMENT = "segment"
+    OUTSIDE_GEOFENCE = "outside_geofence"
+    NO_INVENTORY = "no_inventory"
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerContext:
+    """What eligibility needs to know of the customer.
+
+    ``zone`` is the IANA time zone of the customer (``"Europe/Rome"``; an unknown name
+    is refused here); ``features`` the online features by name; ``position`` the last
+    known ``(lat, lon)``; ``consented`` the channels the customer consented to.
+    """
+
+    customer_id: str
+    zone: str
+    language: Language | None = None
+    features: Mapping[str, Any] = field(default_factory=dict)
+    position: tuple[float, float] | None = None
+    consented: frozenset[Channel] = frozenset()
+
+    def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"zone: unknown time zone {self.zone!r}") from None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The customer's time zone (ZoneInfo caches it by name)."""
+        return ZoneInfo(self.zone)
+
+
+def eligible_channels(campaign: Campaign, customer: CustomerContext) -> tuple[Channel, ...]:
+    """The campaign's channels the customer consented to, in the campaign's order."""
+    return tuple(channel for channel in campaign.channels if channel in customer.consented)
+
+
+def check(
+    campaign: Campaign,
+    hit: TriggerHit,
+    customer: CustomerContext,
+    *,
+    now: datetime,
+    sailings: Mapping[str, Mapping[str, Any]],
+    sends: int,
+) -> Ineligible | None:
+    """The first reason (in the module's order) why ``campaign`` may not be offered to
+    ``customer`` for ``hit`` at ``now``, or None when it may.
+
+    ``sends`` is how many offers the campaign has sent so far. ``now`` must be
+    timezone-aware and ``hit`` must be the customer's.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"now: must be timezone-aware, got {now.isoformat()}")
+    if hit.customer_id != customer.customer_id:
+        raise ValueError(f"hit: is for customer {hit.customer_id!r}, not {customer.customer_id!r}")
+    targeting = campaign.targeting
+    geofence_hit = hit.trigger is Trigger.GEOFENCE_ENTER
+    if campaign.status is not CampaignStatus.ACTIVE:
+        return Ineligible.NOT_ACTIVE
+    if hit.trigger not in targeting.triggers:
+        return Ineligible.TRIGGER_NOT_TARGETED
+    if geofence_hit and now - hit.at > timedelta(seconds=targeting.max_position_age_s):
+        return Ineligible.STALE_TRIGGER
+    max_sends = campaign.budget.max_sends
+    if max_sends is not None and sends >= max_sends:
+        return Ineligible.BUDGET_EXHAUSTED
+    if targeting.languages and customer.language not in targeting.languages:
+        return Ineligible.LANGUAGE
+    if not eligible_channels(campaign, customer):
+        return Ineligible.NO_CONSENT
+    if not _offer_applies(campaign.offer, hit, sailings):
+        return Ineligible.OFFER_NOT_APPLICABLE
+    if not in_schedule(campaign.schedule, now, customer.tz):
+        return Ineligible.OUTSIDE_SCHEDULE
+    if not _in_segment(campaign, customer.features):
+        return Ineligible.SEGMENT
+    if geofence_hit and not _in_geofence(campaign, hit, customer.position):
+        return Ineligible.OUTSIDE_GEOFENCE
+    if not _has_inventory(campaign.offer, hit, sailings, now.timestamp()):
+        return Ineligible.NO_INVENTORY
+    return None
+
+
+def _in_segment(campaign: Campaign, features: Mapping[str, Any]) -> bool:
+    try:
+        return all(rule.matches(features) for rule in campaign.targeting.segment_rules)
+    except (TypeError, ValueError):
+        # a feature value that cannot be compared with the rule's (e.g. an array) does
+        # not match it
+        return False
+
+
+def _in_geofence(campaign: Campaign, hit: TriggerHit, position: tuple[float, float] | None) -> bool:
+    for geofence in campaign.targeting.geofences:
+        if isinstance(geofence, PortGeofence):
+            if geofence.port == hit.port:
+                return True
+        elif isinstance(geofence, PolygonGeofence) and position is not None:
+            if geofence.contains(*position):
+                return True
+    return False
+
+
+def _route_of(sailings: Mapping[str, Mapping[str, Any]], sailing_id: str) -> str | None:
+    row = sailings.get(sailing_id)
+    route = row.get("route_id") if row is not None else None
+    return route if isinstance(route, str) and route else None
+
+
+def _offer_applies(
+    offer: Offer, hit: TriggerHit, sailings: Mapping[str, Mapping[str, Any]]
+) -> bool:
+    """Whether the offer applies to the hit's route and sailing; True when it names neither.
+
+    For a hit on a route without a sailing, the offer applies if it names the route or a
+    known sailing of it.
+    """
+    route, sailing = hit.route_id, hit.sailing_id
+    if route is None and sailing is not None:
+        route = _route_of(sailings, sailing)
+    if route is None:
+        return sailing is None or offer.all_routes or sailing in offer.sailing_ids
+    if offer.applies_to(route, sailing):
+        return True
+    return sailing is None and any(_route_of(sailings, s) == route for s in offer.sailing_ids)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _bookable(row: Mapping[str, Any], now_s: float) -> bool:
+    """Whether the sailing departs after ``now_s`` and has seats left."""
+    seats, departure = _number(row.get("seats_left")), _number(row.get("departure_ts"))
+    return seats is not None and departure is not None and seats > 0 and departure > now_s
+
+
+def _has_inventory(
+    offer: Offer, hit: TriggerHit, sailings: Mapping[str, Mapping[str, Any]], now_s: float
+) -> bool:
+    if hit.sailing_id is not None:
+        row = sailings.get(hit.sailing_id)
+        return row is not None and _bookable(row, now_s)
+    for sailing_id, row in sailings.items():
+        route = row.get("route_id")
+        if not isinstance(route, str) or (hit.route_id is not None and route != hit.route_id):
+            continue
+        if offer.applies_to(route, sailing_id) and _bookable(row, now_s):
+            return True
+    return False
