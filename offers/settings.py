@@ -153,6 +153,71 @@ class Settings(BaseSettings):
         description="OFFERS_WORKER_WEB_PORT: HTTP port of a worker's /metrics page.",
     )
 
+    # Contact policy
+    global_control_share: float = Field(
+        0.05,
+        ge=0.0,
+        le=0.5,
+        description=(
+            "OFFERS_GLOBAL_CONTROL_SHARE: share of customers, 0 to 0.5, never sent any offer "
+            "(the global control group), drawn stably from the customer id."
+        ),
+    )
+    quiet_hours_start: int = Field(
+        21,
+        ge=0,
+        le=23,
+        description=(
+            "OFFERS_QUIET_HOURS_START: recipient's local hour, 0 to 23, from which no offer "
+            "is sent; equal to OFFERS_QUIET_HOURS_END for no quiet hours."
+        ),
+    )
+    quiet_hours_end: int = Field(
+        8,
+        ge=0,
+        le=23,
+        description=(
+            "OFFERS_QUIET_HOURS_END: recipient's local hour, 0 to 23, at which quiet hours "
+            "end; earlier than the start for quiet hours across midnight."
+        ),
+    )
+    offer_cooldown_hours: int = Field(
+        24,
+        ge=0,
+        le=720,
+        description=(
+            "OFFERS_OFFER_COOLDOWN_HOURS: hours, 0 to 720, after an offer during which the "
+            "customer gets no other offer of any campaign."
+        ),
+    )
+    exploration_share: float = Field(
+        0.05,
+        ge=0.0,
+        le=0.5,
+        description=(
+            "OFFERS_EXPLORATION_SHARE: share of decisions, 0 to 0.5, that pick a campaign at "
+            "random among the eligible ones instead of the best scored."
+        ),
+    )
+    channel_cap_per_day: int = Field(
+        2,
+        ge=1,
+        le=50,
+        description=(
+            "OFFERS_CHANNEL_CAP_PER_DAY: most offers, of all campaigns, one customer gets "
+            "over one channel per local day, 1 to 50."
+        ),
+    )
+    channel_cap_per_week: int = Field(
+        5,
+        ge=1,
+        le=200,
+        description=(
+            "OFFERS_CHANNEL_CAP_PER_WEEK: most offers, of all campaigns, one customer gets "
+            "over one channel per local ISO week, 1 to 200."
+        ),
+    )
+
     # HTTP API
     public_base_url: str = Field(
         "http://127.0.0.1:8000",
