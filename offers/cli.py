@@ -9,6 +9,7 @@ import time
 
 import typer
 
+from models.cli import app as model_app
 from offers.demo import demo
 from offers.errors import OffersError
 from offers.settings import get_settings
@@ -25,6 +26,7 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(topics_app, name="topics")
 app.add_typer(features_app, name="features")
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(model_app, name="model")
 app.command(name="demo")(demo)
 
 
