@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from redis import Redis
 
 from offers.settings import Settings
 from offers.stack import LocalStack
@@ -24,3 +25,11 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
 def stack_settings(local_stack: LocalStack) -> Settings:
     """Settings pointed at the running test stack."""
     return local_stack.configured()
+
+
+@pytest.fixture
+def redis(stack_settings: Settings) -> Iterator[Redis]:
+    """A client of the stack's Redis, closed after the test."""
+    client = Redis.from_url(stack_settings.redis_url)
+    yield client
+    client.close()

@@ -38,13 +38,6 @@ def client(stack_settings: Settings) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def redis(stack_settings: Settings) -> Iterator[Redis]:
-    connection = Redis.from_url(stack_settings.redis_url)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
 def keys(redis: Redis) -> RedisApiKeyStore:
     return RedisApiKeyStore(redis, clock=lambda: NOW)
 

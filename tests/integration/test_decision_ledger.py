@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -16,7 +16,6 @@ import pytest
 from redis import Redis
 
 from offers.contracts.events import Channel
-from offers.settings import Settings
 from streams.decisions.ledger import (
     CAMPAIGN_DAY_KEY,
     CAMPAIGN_WEEK_KEY,
@@ -38,13 +37,6 @@ ROME = ZoneInfo(ZONE)
 NO_CAP = 1_000
 
 RequestFactory = Callable[..., SendRequest]
-
-
-@pytest.fixture
-def redis(stack_settings: Settings) -> Iterator[Redis]:
-    client = Redis.from_url(stack_settings.redis_url)
-    yield client
-    client.close()
 
 
 @pytest.fixture

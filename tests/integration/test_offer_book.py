@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,7 +28,6 @@ from offers.offer_book import (
     RedemptionLimits,
     StoredOffer,
 )
-from offers.settings import Settings
 
 NO_LIMITS = RedemptionLimits()
 RETENTION = timedelta(hours=6)
@@ -38,13 +37,6 @@ OfferFactory = Callable[..., StoredOffer]
 
 def fresh(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex}"
-
-
-@pytest.fixture
-def redis(stack_settings: Settings) -> Iterator[Redis]:
-    client = Redis.from_url(stack_settings.redis_url)
-    yield client
-    client.close()
 
 
 @pytest.fixture
