@@ -101,8 +101,9 @@ def _utc_timestamps(values: pd.Series) -> pd.Series:
 
 
 def _offline_dir(store: FeatureStore, push_source_name: str) -> Path:
-    """The offline directory of a push source, as registered."""
-    source = store.get_data_source(push_source_name)
+    """The offline directory of a push source, as registered (from the cached registry:
+    this runs on every flush)."""
+    source = store.registry.get_data_source(push_source_name, store.project, allow_cache=True)
     batch = source.batch_source if isinstance(source, PushSource) else None
     if not isinstance(batch, FileSource):
         raise FeatureRepoError(f"{push_source_name} is not a push source over parquet files")
