@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from redis import Redis
 from redis.client import Pipeline
 
+from offers.campaigns.budget import Budget
 from offers.contracts.base import Identifier, UtcDatetime
 from offers.contracts.events import Channel, Language
 from offers.errors import OffersError
@@ -137,6 +138,13 @@ class RedemptionLimits:
 
     max_redemptions: int | None = None
     max_discount_spend_eur: float | None = None
+
+    @classmethod
+    def of(cls, budget: Budget | None) -> RedemptionLimits:
+        """The redemption limits of a campaign's budget (none without a budget)."""
+        if budget is None:
+            return cls()
+        return cls(budget.max_redemptions, budget.max_discount_spend_eur)
 
     def __post_init__(self) -> None:
         if self.max_redemptions is not None and self.max_redemptions < 0:
@@ -276,6 +284,14 @@ class OfferBook:
         offer = self.get(customer_id, decision_id)
         if offer is None:
             raise OfferNotFound(customer_id, decision_id)
+        return self.redeem_offer(offer, now, limits)
+
+    def redeem_offer(
+        self, offer: StoredOffer, now: datetime, limits: RedemptionLimits
+    ) -> Redemption:
+        """:meth:`redeem` of an offer already read with :meth:`get` (whose campaign gives
+        the limits); the script checks again that it is stored and the customer's."""
+        customer_id, decision_id = offer.customer_id, offer.decision_id
         at = _utc(now, "now")
         max_redemptions = limits.max_redemptions
         max_spend = limits.max_discount_spend_eur

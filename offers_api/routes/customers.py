@@ -17,7 +17,7 @@ from offers.contracts import (
     ResponseAction,
     encode,
 )
-from offers.offer_book import Redemption, RedemptionLimits, StoredOffer
+from offers.offer_book import OfferNotFound, Redemption, RedemptionLimits, StoredOffer
 from offers.roles import Role
 from offers.topics import LOCATION, RESPONSES
 from offers_api.deps import CustomerOrAdmin, PathId, StateDep
@@ -63,25 +63,14 @@ def redeem_offer(
 ) -> RedemptionPublic:
     """Redeem one of the customer's offers. Idempotent: redeeming it again answers with the
     first redemption (``first`` false) and counts nothing twice."""
-    campaign_id = _campaign_of(state, customer_id, decision_id)
-    campaign = state.campaigns.get(campaign_id)
-    budget = campaign.budget if campaign is not None else None
-    limits = RedemptionLimits(
-        max_redemptions=budget.max_redemptions if budget else None,
-        max_discount_spend_eur=budget.max_discount_spend_eur if budget else None,
-    )
-    redemption = state.offers.redeem(customer_id, decision_id, datetime.now(UTC), limits)
-    _publish_redemption(state, redemption)
-    return RedemptionPublic(offer=redemption.offer, first=redemption.first)
-
-
-def _campaign_of(state: StateDep, customer_id: str, decision_id: str) -> str:
     offer = state.offers.get(customer_id, decision_id)
     if offer is None:
-        raise HTTPException(
-            status_code=404, detail=f"customer {customer_id} holds no offer {decision_id}"
-        )
-    return offer.campaign_id
+        raise OfferNotFound(customer_id, decision_id)
+    campaign = state.campaigns.get(offer.campaign_id)
+    limits = RedemptionLimits.of(campaign.budget if campaign is not None else None)
+    redemption = state.offers.redeem_offer(offer, datetime.now(UTC), limits)
+    _publish_redemption(state, redemption)
+    return RedemptionPublic(offer=redemption.offer, first=redemption.first)
 
 
 def _publish_redemption(state: StateDep, redemption: Redemption) -> None:
