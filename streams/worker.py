@@ -33,6 +33,7 @@ from offers.contracts import (
     encode,
     to_dead_letter,
 )
+from offers.contracts.events import consent_key
 from offers.errors import ContractError, FieldError
 from offers.settings import Settings
 from offers.stack.kafka import create_topics
@@ -134,7 +135,7 @@ def create_app(settings: Settings, writer: Writer | None = None) -> StreamApp:
         granted = {
             scope.value: consent[key]
             for scope in ConsentScope
-            if (key := f"{customer_id}|{scope.value}") in consent
+            if (key := consent_key(customer_id, scope)) in consent
         }
         return web.bytes(orjson.dumps(granted), content_type="application/json")
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, Strict, model_validator
 
 from offers.campaigns.errors import field_problem
 from offers.contracts.base import Identifier, UtcDatetime
+from offers.contracts.events import CampaignAction
 from offers.roles import Role
 
 
@@ -25,13 +25,8 @@ class Actor(BaseModel):
         return f"{self.user_id} ({self.role.value})"
 
 
-class AuditAction(StrEnum):
-    CREATED = "created"
-    UPDATED = "updated"
-    ACTIVATED = "activated"
-    PAUSED = "paused"
-    RESUMED = "resumed"
-    ENDED = "ended"
+AuditAction = CampaignAction
+"""What was done to a campaign: the same list as the ``action`` of a ``CampaignChange``."""
 
 
 Change = tuple[JsonValue, JsonValue]

@@ -12,11 +12,11 @@ import uuid
 
 from pydantic import ValidationError
 
-from offers.campaigns.audit import Actor, AuditAction, AuditEntry
+from offers.campaigns.audit import Actor, AuditEntry
 from offers.campaigns.errors import field_errors
 from offers.campaigns.model import Campaign
 from offers.contracts.base import ValidationClock
-from offers.contracts.events import CampaignAction, CampaignChange
+from offers.contracts.events import CampaignChange
 from offers.errors import ContractError, FieldError
 
 
@@ -39,7 +39,7 @@ def campaign_change(
             "event_id": event_id or new_change_id(),
             "event_time": entry.at,
             "campaign_id": campaign.id,
-            "action": CampaignAction(entry.action.value),
+            "action": entry.action,
             "actor": entry.actor.user_id,
             "actor_role": entry.actor.role,
             "revision": campaign.version,
@@ -55,7 +55,7 @@ def audit_entry(change: CampaignChange) -> AuditEntry:
     return AuditEntry(
         campaign_id=change.campaign_id,
         version=change.revision,
-        action=AuditAction(change.action.value),
+        action=change.action,
         actor=Actor(user_id=change.actor, role=change.actor_role),
         at=change.event_time,
         changes=change.changes,

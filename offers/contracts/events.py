@@ -170,6 +170,11 @@ class SailingUpdate(Event):
         return self
 
 
+def consent_key(customer_id: str, scope: ConsentScope) -> str:
+    """The record key of a customer's consent for one scope on the consent topic."""
+    return f"{customer_id}|{scope.value}"
+
+
 class ConsentSource(StrEnum):
     APP = "app"
     API = "api"
@@ -194,7 +199,7 @@ class ConsentChange(Event):
 
     @property
     def consent_key(self) -> str:
-        return f"{self.customer_id}|{self.scope.value}"
+        return consent_key(self.customer_id, self.scope)
 
 
 class CampaignAction(StrEnum):

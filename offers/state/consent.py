@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import cast
 
 from offers.contracts import ConsentChange, ConsentScope, ConsentSource, decode, encode
+from offers.contracts.events import consent_key
 from offers.state.compacted import Position, TopicView, TopicWriter
 from offers.topics import CONSENT
 
@@ -66,7 +67,7 @@ class ConsentStore:
     def erase(self, customer_id: str) -> None:
         """Tombstones for every scope of the customer."""
         for scope in ConsentScope:
-            position = self._writer.put(CONSENT.name, f"{customer_id}|{scope.value}", None)
+            position = self._writer.put(CONSENT.name, consent_key(customer_id, scope), None)
         self.view.wait_for(position)
 
     def of(self, customer_id: str) -> dict[ConsentScope, ConsentChange]:
