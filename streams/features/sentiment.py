@@ -64,11 +64,19 @@ _PHRASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 """Multi-word expressions (positive, negative), matched on the words joined by spaces."""
 
 
+_LEXICONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    language: (_POSITIVE[language] | _POSITIVE["en"], _NEGATIVE[language] | _NEGATIVE["en"])
+    for language in _POSITIVE
+}
+"""Per language, its positive and negative words together with the English ones (English
+is read in every language's posts)."""
+_ENGLISH_ONLY = _LEXICONS["en"]
+
+
 def sentiment(text: str, language: str) -> float:
     """Sentiment of ``text`` written in ``language`` (it, en, de, fr), from -1 to 1."""
     words = _WORD.findall(text.casefold())
-    positive = _POSITIVE.get(language, frozenset()) | _POSITIVE["en"]
-    negative = _NEGATIVE.get(language, frozenset()) | _NEGATIVE["en"]
+    positive, negative = _LEXICONS.get(language, _ENGLISH_ONLY)
     pos = sum(1 for word in words if word in positive)
     neg = sum(1 for word in words if word in negative)
     joined = f" {' '.join(words)} "
