@@ -3,6 +3,8 @@ of reach; never a 500 for something the client sent."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -26,6 +28,8 @@ def _field_errors(errors: list[tuple[str, str]]) -> list[dict[str, object]]:
     ]
 
 
+T = TypeVar("T")
+
 PLAIN_ERRORS: dict[type[Exception], int] = {
     CampaignNotFound: 404,
     OfferNotFound: 404,
@@ -33,6 +37,17 @@ PLAIN_ERRORS: dict[type[Exception], int] = {
     BudgetExhausted: 409,
 }
 """Errors answered with their own message as ``detail``, and their status."""
+
+UNAVAILABLE: dict[type[Exception], tuple[str, int]] = {
+    StateError: ("the state store is unavailable", 5),
+    ReportSourceError: ("the report's events could not be read", 30),
+}
+"""Errors of a store out of reach (503): what could not be done, and the Retry-After (s)."""
+
+
+def _entry_of(table: dict[type[Exception], T], exc: Exception) -> T:
+    """The entry of the first class of ``table`` that ``exc`` is an instance of."""
+    return next(entry for kind, entry in table.items() if isinstance(exc, kind))
 
 
 def install(app: FastAPI) -> None:
@@ -55,35 +70,36 @@ def install(app: FastAPI) -> None:
         pairs = [(e.field, e.reason) for e in field_errors(list(exc.errors()))]
         return JSONResponse({"detail": _field_errors(pairs)}, status_code=422)
 
-    @app.exception_handler(CampaignError)
-    async def campaign_refused(request: Request, exc: CampaignError) -> JSONResponse:
+    async def fields_refused(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, CampaignError | ContractError)
         pairs = [(e.field, e.reason) for e in exc.errors]
         status = 409 if isinstance(exc, CampaignConflict) else 422
         return JSONResponse({"detail": _field_errors(pairs)}, status_code=status)
 
+    for refusal in (CampaignError, ContractError):
+        app.add_exception_handler(refusal, fields_refused)
+
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        what, retry_after_s = _entry_of(UNAVAILABLE, exc)
+        return JSONResponse(
+            {"detail": f"{what}: {exc}"},
+            status_code=503,
+            headers={"Retry-After": str(retry_after_s)},
+        )
+
+    for out_of_reach in UNAVAILABLE:
+        app.add_exception_handler(out_of_reach, unavailable)
+
     async def plain(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=PLAIN_ERRORS[type(exc)])
+        return JSONResponse({"detail": str(exc)}, status_code=_entry_of(PLAIN_ERRORS, exc))
 
     for error in PLAIN_ERRORS:
         app.add_exception_handler(error, plain)
-
-    @app.exception_handler(ReportSourceError)
-    async def report_unavailable(request: Request, exc: ReportSourceError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": f"the report's events could not be read: {exc}"},
-            status_code=503,
-            headers={"Retry-After": "30"},
-        )
 
     @app.exception_handler(ValidationError)
     async def invalid_model(request: Request, exc: ValidationError) -> JSONResponse:
         detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         return JSONResponse({"detail": detail}, status_code=422)
-
-    @app.exception_handler(ContractError)
-    async def bad_event(request: Request, exc: ContractError) -> JSONResponse:
-        pairs = [(e.field, e.reason) for e in exc.errors]
-        return JSONResponse({"detail": _field_errors(pairs)}, status_code=422)
 
     @app.exception_handler(ContactError)
     async def bad_contact(request: Request, exc: ContactError) -> JSONResponse:
@@ -93,11 +109,3 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(AuthError)
     async def refused(request: Request, exc: AuthError) -> JSONResponse:
         return JSONResponse({"detail": exc.reason}, status_code=exc.status_code)
-
-    @app.exception_handler(StateError)
-    async def unavailable(request: Request, exc: StateError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": f"the state store is unavailable: {exc}"},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
