@@ -20,11 +20,16 @@ off-policy evaluation of another policy.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from offers.campaigns import Campaign, OfferKind
+from streams.decisions.policy import draw
+
+EXPLORE_KEY = b"offers/explore/v1"
+"""Key of the draw that decides whether a trigger explores."""
+PICK_KEY = b"offers/explore-pick/v1"
+"""Key of the draw that picks the offer of an exploring trigger."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +91,11 @@ def arbitrate(
         return None
     greedy = worth[0]
     n = len(worth)
-    explore = n > 1 and uniform(draw_key, "explore") < exploration_share
+    explore = n > 1 and draw(EXPLORE_KEY, draw_key) < exploration_share
     if explore:
-        chosen = worth[min(int(uniform(draw_key, "pick") * n), n - 1)]
+        chosen = worth[min(int(draw(PICK_KEY, draw_key) * n), n - 1)]
     else:
         chosen = greedy
     share = exploration_share if n > 1 else 0.0
     propensity = share / n + (1.0 - share if chosen is greedy else 0.0)
     return Choice(chosen=chosen, exploration=explore, propensity=propensity, ranked=order)
-
-
-def uniform(key: str, salt: str) -> float:
-    """A number in [0, 1) fixed by ``key`` and ``salt``, uniform over keys."""
-    digest = hashlib.sha256(f"{salt}\x1f{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2.0**64

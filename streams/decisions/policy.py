@@ -59,7 +59,7 @@ Verdict = SendNow | Defer | Drop
 def in_global_control(customer_id: str, share: float) -> bool:
     """Whether the customer belongs to the global control group of ``share`` (0 to 1)."""
     _check_share(share)
-    return _draw(GLOBAL_CONTROL_KEY, customer_id) < share
+    return draw(GLOBAL_CONTROL_KEY, customer_id) < share
 
 
 def held_out(customer_id: str, campaign_id: str, share: float) -> bool:
@@ -68,7 +68,7 @@ def held_out(customer_id: str, campaign_id: str, share: float) -> bool:
     Drawn per campaign, independently of the global control group and of other campaigns.
     """
     _check_share(share)
-    return _draw(HOLDOUT_KEY, f"{campaign_id}\x00{customer_id}") < share
+    return draw(HOLDOUT_KEY, f"{campaign_id}\x00{customer_id}") < share
 
 
 def quiet_hours_verdict(
@@ -127,7 +127,9 @@ def local_midnight(day: date, zone: str | ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=_zone(zone)).astimezone(UTC)
 
 
-def _draw(key: bytes, message: str) -> float:
+def draw(key: bytes, message: str) -> float:
+    """A number in [0, 1) fixed by ``key`` and ``message`` (a keyed SHA-256), uniform over
+    messages; each use has its own key, so draws of different uses are independent."""
     digest = hmac.new(key, message.encode(), hashlib.sha256).digest()
     return int.from_bytes(digest[:8], "big") / _DRAW_SCALE
 

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from offers.campaigns import OfferKind
-from streams.decisions.arbitration import Candidate, arbitrate, net_value, ranked, uniform
+from streams.decisions.arbitration import Candidate, arbitrate, net_value, ranked
+from streams.decisions.policy import draw
 from tests.unit.campaigns.factories import nested, valid_campaign
 
 A = Candidate("cmp-a", propensity=0.10, value_eur=50.0)  # priority 5
@@ -73,9 +74,9 @@ def test_an_exploration_share_out_of_range_is_refused() -> None:
         arbitrate([A], exploration_share=1.0, draw_key="k")
 
 
-@given(st.text(), st.text())
-def test_uniform_is_in_the_unit_interval(key: str, salt: str) -> None:
-    assert 0.0 <= uniform(key, salt) < 1.0
+@given(st.binary(), st.text())
+def test_draws_are_in_the_unit_interval(key: bytes, message: str) -> None:
+    assert 0.0 <= draw(key, message) < 1.0
 
 
 def test_net_value_takes_the_offers_cost_off_the_campaigns_value() -> None:
