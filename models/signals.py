@@ -24,7 +24,7 @@ from models.histories import (
 )
 from simulators.customers import Customers
 from simulators.geo import haversine_km, jitter_km, offset_point
-from simulators.ports import LANGUAGES, PORTS, port_named
+from simulators.ports import LANGUAGES, PORTS, port_index
 from simulators.routes import Route
 from simulators.social import Sentiment, draw_sentiments
 from simulators.timeline import HOUR_MS
@@ -123,7 +123,7 @@ def _trips(
     minutes = np.where(short, rng.uniform(20.0, 45.0, count), rng.uniform(45.0, 100.0, count))
     lead.route[tripping] = route
     lead.hours[tripping] = minutes / 60.0
-    origins = np.array([PORTS.index(port_named(r.origin)) for r in routes])[route]
+    origins = np.array([port_index(r.origin) for r in routes])[route]
     lat, lon = position
     for p in np.unique(origins):
         port = PORTS[int(p)]

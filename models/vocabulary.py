@@ -8,10 +8,7 @@ model whose vocabularies differ from these is refused when loaded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-
 import numpy as np
-import numpy.typing as npt
 
 from offers.campaigns.offer import OfferKind
 from offers.campaigns.targeting import Trigger
@@ -39,11 +36,3 @@ ROUTE_CODES: dict[str, int] = {value: k for k, value in enumerate(ROUTES)}
 ROUTE_ORIGIN_LAT = np.array([port_named(r.origin).lat for r in all_routes()], dtype=np.float64)
 """Latitude of the departure port of each route, by route code."""
 ROUTE_ORIGIN_LON = np.array([port_named(r.origin).lon for r in all_routes()], dtype=np.float64)
-
-
-def codes(values: Iterable[str | None], categories: Sequence[str]) -> npt.NDArray[np.int64]:
-    """The code of each value in ``categories`` (:data:`UNKNOWN` if absent or None)."""
-    index = {value: k for k, value in enumerate(categories)}
-    return np.fromiter(
-        (UNKNOWN if v is None else index.get(v, UNKNOWN) for v in values), dtype=np.int64
-    )

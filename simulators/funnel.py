@@ -233,7 +233,7 @@ def _sailing_changed(
 
 
 def _fields(
-    step: QuoteStep | BookStep | CancelStep,
+    step: FunnelStep,
     action: str,
     sailing: int,
     price: float | None,

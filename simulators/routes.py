@@ -251,10 +251,3 @@ def _one_direction(service: _Service, *, outbound: bool) -> Route:
 def all_routes() -> tuple[Route, ...]:
     """Every route: each outbound route at an even position, its return right after it."""
     return tuple(route for service in _SERVICES for route in _both_directions(service))
-
-
-def route_index(routes: tuple[Route, ...], route_id: str) -> int:
-    for i, route in enumerate(routes):
-        if route.route_id == route_id:
-            return i
-    raise KeyError(f"unknown route {route_id!r}")

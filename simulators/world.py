@@ -13,7 +13,6 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +23,7 @@ from simulators.customers import Customers, generate_customers
 from simulators.routes import Route, all_routes
 from simulators.sailings import Schedule, build_schedule
 from simulators.simulation import Run
-from simulators.timeline import DAY_MS, ms_of
+from simulators.timeline import ms_of
 
 MIN_CUSTOMERS = 1_000
 MAX_CUSTOMERS = 1_000_000
@@ -111,19 +110,6 @@ class WorldConfig:
         return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()[:10]
 
 
-@dataclass(frozen=True, slots=True)
-class WorldSummary:
-    seed: int
-    customers: int
-    start: str
-    end: str
-    ports: int
-    routes: int
-    sailings: int
-    customer_bytes: int
-    fingerprint: str
-
-
 class World:
     """Ports, routes, the schedule and the customers of a configuration."""
 
@@ -155,25 +141,3 @@ class World:
         """
         clock = clock or ValidationClock(now=self.config.end)
         return Run(self, clock).events()
-
-    def summary(self) -> WorldSummary:
-        c = self.config
-        return WorldSummary(
-            seed=c.seed,
-            customers=c.customers,
-            start=c.start.astimezone(UTC).isoformat(),
-            end=c.end.isoformat(),
-            ports=len({code for r in self.routes for code in (r.origin, r.destination)}),
-            routes=len(self.routes),
-            sailings=int(
-                np.count_nonzero(
-                    (self.schedule.departure_ms >= c.start_ms)
-                    & (self.schedule.departure_ms < c.start_ms + c.days * DAY_MS)
-                )
-            ),
-            customer_bytes=self.customers.nbytes,
-            fingerprint=c.fingerprint(),
-        )
-
-    def summary_dict(self) -> dict[str, Any]:
-        return asdict(self.summary())

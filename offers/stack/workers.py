@@ -74,11 +74,6 @@ class WorkerProcess:
             if name == "offers_stream_events_total" and ("outcome", outcome) in labels
         )
 
-    def sample(self, name: str, **labels: str) -> float | None:
-        """One sample of the /metrics page, or None if it has none with these labels."""
-        key = (name, tuple(sorted(labels.items())))
-        return self.metrics().get(key)
-
     def wait_ready(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
