@@ -53,7 +53,6 @@ LOCATION = TopicSpec(
     "events.location",
     key="customer_id",
     event_types=("location_ping",),
-    retention_ms=DAY_MS,
     holds_location=True,
 )
 SOCIAL = TopicSpec(
@@ -79,7 +78,6 @@ GEOFENCE = TopicSpec(
     "features.geofence",
     key="customer_id",
     event_types=("geofence_transition",),
-    retention_ms=DAY_MS,
     holds_location=True,
 )
 DECISIONS = TopicSpec(
