@@ -38,7 +38,7 @@ def versions(registry: RegistryDir = None) -> None:
     store = _registry(registry)
     champion = store.champion()
     for name in store.versions():
-        metrics = store.load(name).meta.metrics
+        metrics = store.meta(name).metrics
         mark = "*" if name == champion else " "
         auc, oracle = metrics.get("auc"), metrics.get("oracle_auc")
         scores = f"AUC {auc:.4f} (oracle {oracle:.4f})" if auc and oracle else "no AUC"

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from models.vocabulary import ROUTES, TRIGGERS
+from models.vocabulary import ROUTE_CODES, ROUTES, TRIGGER_CODES
 from offers.campaigns.targeting import Trigger
 from offers.contracts import Event
 from simulators.customers import Customers
@@ -62,10 +62,10 @@ Columns = dict[str, Any]
 
 RATES = ActivityRates()
 _MEAN_DEMAND = float(np.mean([demand_factor(month) for month in range(1, 13)]))
-_CODE = {name: k for k, name in enumerate(TRIGGERS)}
-SEARCH, ABANDONED_QUOTE = _CODE[Trigger.SEARCH], _CODE[Trigger.ABANDONED_QUOTE]
-GEOFENCE_ENTER = _CODE[Trigger.GEOFENCE_ENTER]
-POSITIVE_SOCIAL_MENTION = _CODE[Trigger.POSITIVE_SOCIAL_MENTION]
+SEARCH = TRIGGER_CODES[Trigger.SEARCH]
+ABANDONED_QUOTE = TRIGGER_CODES[Trigger.ABANDONED_QUOTE]
+GEOFENCE_ENTER = TRIGGER_CODES[Trigger.GEOFENCE_ENTER]
+POSITIVE_SOCIAL_MENTION = TRIGGER_CODES[Trigger.POSITIVE_SOCIAL_MENTION]
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +152,7 @@ class _SessionLog:
         self.quoted: list[bool] = []
 
     def event(self, time_ms: int, cls: type[Event], fields: dict[str, Any]) -> None:
-        self.routes.append(ROUTES.index(fields["route_id"]))
+        self.routes.append(ROUTE_CODES[fields["route_id"]])
         self.departure_ms.append(ms_of(fields["departure_date"]))
         self.quoted.append(False)
 

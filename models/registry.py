@@ -175,14 +175,26 @@ class ModelRegistry:
         known = ", ".join(names) or "none"
         raise RegistryError(f"no model version {version!r} in {self.directory} (known: {known})")
 
+    def meta(self, version: str) -> ModelMeta:
+        """The meta of ``version`` alone, without parsing its model."""
+        return self._read_meta(self.resolve(version))
+
+    def _read_meta(self, name: str) -> ModelMeta:
+        try:
+            return ModelMeta.model_validate_json(
+                (self.directory / name / META_FILE).read_text(encoding="utf-8")
+            )
+        except (OSError, ValidationError) as exc:
+            raise RegistryError(f"model version {name} is damaged: {exc}") from exc
+
     def load(self, version: str) -> RegisteredModel:
         """The booster and meta of ``version`` (full name or ``v<number>``)."""
         name = self.resolve(version)
         folder = self.directory / name
+        meta = self._read_meta(name)
         try:
-            meta = ModelMeta.model_validate_json((folder / META_FILE).read_text(encoding="utf-8"))
             booster = lgb.Booster(model_str=(folder / MODEL_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValidationError, lgb.basic.LightGBMError) as exc:
+        except (OSError, lgb.basic.LightGBMError) as exc:
             raise RegistryError(f"model version {name} is damaged: {exc}") from exc
         if tuple(booster.feature_name()) != meta.feature_names:
             raise RegistryError(
