@@ -36,7 +36,7 @@ from redis import Redis
 from redis.client import Pipeline
 
 from offers.campaigns.budget import Budget
-from offers.contracts.base import Identifier, UtcDatetime
+from offers.contracts.base import Identifier, UtcDatetime, aware_utc
 from offers.contracts.events import Channel, Language
 from offers.errors import OffersError
 
@@ -207,12 +207,6 @@ def _micros(moment: datetime) -> int:
     return (moment - _EPOCH) // _MICROSECOND
 
 
-def _utc(moment: datetime, name: str) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{name} is {moment.isoformat()}, without a timezone")
-    return moment.astimezone(UTC)
-
-
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -258,7 +252,7 @@ class OfferBook:
         first. The index forgets offers past their retention (whose keys are gone)."""
         key = self._customer_key(customer_id)
         pipe = self._redis.pipeline(transaction=False)
-        at = _utc(now, "now")
+        at = aware_utc(now, "now")
         pipe.zremrangebyscore(key, "-inf", _micros(at - self._retention))
         pipe.zrangebyscore(key, f"({_micros(at)}", "+inf")
         _, members = pipe.execute()
@@ -292,7 +286,7 @@ class OfferBook:
         """:meth:`redeem` of an offer already read with :meth:`get` (whose campaign gives
         the limits); the script checks again that it is stored and the customer's."""
         customer_id, decision_id = offer.customer_id, offer.decision_id
-        at = _utc(now, "now")
+        at = aware_utc(now, "now")
         max_redemptions = limits.max_redemptions
         max_spend = limits.max_discount_spend_eur
         outcome, *detail = self._redeem(

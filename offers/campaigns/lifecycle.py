@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -43,6 +43,7 @@ from offers.campaigns.model import (
     CampaignUpdate,
 )
 from offers.campaigns.targeting import Trigger
+from offers.contracts.base import aware_utc
 from offers.errors import FieldError
 
 
@@ -101,7 +102,7 @@ def create_campaign(
     create: CampaignCreate, campaign_id: str, actor: Actor, now: datetime
 ) -> tuple[Campaign, AuditEntry]:
     """A new draft campaign with version 1, and its ``created`` entry."""
-    at = _utc(now)
+    at = aware_utc(now, "now")
     campaign = _validated(
         {
             **create.model_dump(mode="json"),
@@ -133,7 +134,7 @@ def apply_update(
     _check_version(campaign, expected_version)
     if not can_edit(campaign.status):
         raise CampaignConflict([FieldError("status", _why_not_editable(campaign.status))])
-    at = max(_utc(now), campaign.updated_at)
+    at = max(aware_utc(now, "now"), campaign.updated_at)
     old = campaign.model_dump(mode="json")
     new = {**old, **update.model_dump(mode="json", include=set(update.changes()))}
     changes = changed_fields(
@@ -154,7 +155,7 @@ def activation_problems(campaign: CampaignBody, now: datetime) -> list[FieldErro
     in every targeted language (all four when none is listed), and a geofence when the
     geofence_enter trigger is used.
     """
-    at = _utc(now)
+    at = aware_utc(now, "now")
     problems: list[FieldError] = []
     if not campaign.budget.has_limit:
         problems.append(
@@ -206,7 +207,7 @@ def transition(
     move = MOVES[action]
     if campaign.status not in move.sources:
         raise CampaignConflict([FieldError("status", _why_not_allowed(campaign.status, action))])
-    at = max(_utc(now), campaign.updated_at)
+    at = max(aware_utc(now, "now"), campaign.updated_at)
     if move.target is _ACTIVE:
         problems = activation_problems(campaign, at)
         if problems:
@@ -280,9 +281,3 @@ def _why_not_allowed(status: CampaignStatus, action: LifecycleAction) -> str:
     if not allowed:
         return f"cannot {action.value} a campaign that has ended; it can no longer change"
     return f"cannot {action.value} a campaign that is {status.value}; allowed: {allowed}"
-
-
-def _utc(now: datetime) -> datetime:
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be timezone-aware")
-    return now.astimezone(UTC)

@@ -28,7 +28,7 @@ from pydantic import (
 
 from offers.campaigns.errors import field_problem
 from offers.campaigns.primitives import canonical
-from offers.contracts.base import UtcDatetime
+from offers.contracts.base import UtcDatetime, aware_utc
 
 
 class Weekday(IntEnum):
@@ -134,8 +134,7 @@ def in_schedule(
     ``moment_utc`` must be timezone-aware; ``recipient_timezone`` is an IANA name such as
     ``"Europe/Rome"`` (an unknown name raises ``zoneinfo.ZoneInfoNotFoundError``).
     """
-    if moment_utc.tzinfo is None or moment_utc.utcoffset() is None:
-        raise ValueError("moment_utc must be timezone-aware")
+    aware_utc(moment_utc, "moment_utc")
     if not schedule.start <= moment_utc < schedule.end:
         return False
     zone = (

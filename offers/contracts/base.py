@@ -40,6 +40,15 @@ def _to_utc(value: datetime) -> datetime:
         raise ValueError("is out of range when converted to UTC") from None
 
 
+def aware_utc(moment: datetime, name: str) -> datetime:
+    """``moment`` in UTC; ValueError naming ``name`` if it has no time zone."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(
+            f"{name} must be timezone-aware, not {moment.isoformat()} (without a time zone)"
+        )
+    return moment.astimezone(UTC)
+
+
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 """A timezone-aware datetime, normalised to UTC. Naive datetimes are rejected."""
 

@@ -41,6 +41,7 @@ from offers.campaigns.model import Campaign, CampaignStatus
 from offers.campaigns.offer import Offer
 from offers.campaigns.schedule import in_schedule
 from offers.campaigns.targeting import PolygonGeofence, PortGeofence, Trigger
+from offers.contracts.base import aware_utc
 from offers.contracts.events import Channel, Language
 from streams.decisions.triggers import TriggerHit
 
@@ -109,8 +110,7 @@ def check(
     ``sends`` is how many offers the campaign has sent so far. ``now`` must be
     timezone-aware and ``hit`` must be the customer's.
     """
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError(f"now: must be timezone-aware, got {now.isoformat()}")
+    aware_utc(now, "now")
     if hit.customer_id != customer.customer_id:
         raise ValueError(f"hit: is for customer {hit.customer_id!r}, not {customer.customer_id!r}")
     targeting = campaign.targeting

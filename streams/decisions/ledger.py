@@ -50,7 +50,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from redis import Redis
 
 from offers.campaigns import Campaign
-from offers.contracts.base import IDENTIFIER_PATTERN
+from offers.contracts.base import IDENTIFIER_PATTERN, aware_utc
 from offers.contracts.events import Channel
 from offers.settings import Settings
 from streams.decisions.policy import local_date, local_day, local_midnight, local_week
@@ -213,9 +213,9 @@ class SendRequest:
             value = getattr(self, name)
             if len(value) > _MAX_ID_CHARS or not _ID.fullmatch(value):
                 raise ValueError(f"{name} {value!r} is not an id (letters, digits, _.:-)")
-        _utc(self.now, "now")
+        aware_utc(self.now, "now")
         if self.campaign_end is not None:
-            _utc(self.campaign_end, "campaign_end")
+            aware_utc(self.campaign_end, "campaign_end")
         try:
             ZoneInfo(self.zone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -287,7 +287,7 @@ class ContactLedger:
 
     def reserve(self, request: SendRequest) -> Reservation:
         """Check every limit of ``request`` and, when all hold, count the send."""
-        now = _utc(request.now, "now")
+        now = aware_utc(request.now, "now")
         day, week = local_day(now, request.zone), local_week(now, request.zone)
         cooldown_end = now + request.cooldown
         result = self._reserve(
@@ -348,7 +348,7 @@ class ContactLedger:
 
         An earlier suppression lasting longer is kept as it is.
         """
-        end = _utc(until, "until")
+        end = aware_utc(until, "until")
         self._suppress(
             keys=[SUPPRESSION_KEY.format(customer_id=customer_id)],
             args=[_millis(end), end.isoformat(), reason],
@@ -389,13 +389,7 @@ def _week_expiry(now: datetime, zone: str) -> int:
 def _sends_expiry(now: datetime, campaign_end: datetime | None) -> int:
     if campaign_end is None:
         return _seconds(now + SENDS_RETENTION)
-    return _seconds(max(now, _utc(campaign_end, "campaign_end")) + DECISION_RETENTION)
-
-
-def _utc(moment: datetime, name: str) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{name} is {moment.isoformat()}, without a time zone")
-    return moment.astimezone(UTC)
+    return _seconds(max(now, aware_utc(campaign_end, "campaign_end")) + DECISION_RETENTION)
 
 
 def _millis(moment: datetime) -> int:

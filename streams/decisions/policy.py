@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from offers.contracts.base import aware_utc
+
 GLOBAL_CONTROL_KEY = b"offers/global-control/v1"
 """HMAC key of the global control draw; changing it reshuffles the control group."""
 HOLDOUT_KEY = b"offers/campaign-holdout/v1"
@@ -89,8 +91,8 @@ def quiet_hours_verdict(
     """
     _check_hour("start_hour", start_hour)
     _check_hour("end_hour", end_hour)
-    now = _aware(now_utc, "now_utc")
-    stale = _aware(stale_at, "stale_at")
+    now = aware_utc(now_utc, "now_utc")
+    stale = aware_utc(stale_at, "stale_at")
     tz = _zone(zone)
     local = now.astimezone(tz)
     if not _in_window(local.hour, start_hour, end_hour):
@@ -118,7 +120,7 @@ def local_week(now_utc: datetime, zone: str | ZoneInfo) -> str:
 
 def local_date(now_utc: datetime, zone: str | ZoneInfo) -> date:
     """The recipient's local date at ``now_utc``."""
-    return _aware(now_utc, "now_utc").astimezone(_zone(zone)).date()
+    return aware_utc(now_utc, "now_utc").astimezone(_zone(zone)).date()
 
 
 def local_midnight(day: date, zone: str | ZoneInfo) -> datetime:
@@ -170,12 +172,6 @@ def _check_share(share: float) -> None:
 def _check_hour(name: str, hour: int) -> None:
     if not 0 <= hour <= 23:
         raise ValueError(f"{name} is {hour}, not an hour from 0 to 23")
-
-
-def _aware(moment: datetime, name: str) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{name} is {moment.isoformat()}, without a time zone")
-    return moment.astimezone(UTC)
 
 
 def _zone(zone: str | ZoneInfo) -> ZoneInfo:

@@ -19,10 +19,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from offers.campaigns.targeting import Trigger
+from offers.contracts.base import aware_utc
 from offers.contracts.events import (
     BookingAction,
     BookingEvent,
@@ -51,12 +52,6 @@ SEATS_RELEASE_STEP = 10
 _ON_SALE = frozenset({SailingStatus.SCHEDULED, SailingStatus.DELAYED})
 
 
-def _utc(moment: datetime, name: str) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{name}: must be timezone-aware, got {moment.isoformat()}")
-    return moment.astimezone(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class TriggerHit:
     """One trigger for one customer.
@@ -74,7 +69,7 @@ class TriggerHit:
     sailing_id: str | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "at", _utc(self.at, "at"))
+        object.__setattr__(self, "at", aware_utc(self.at, "at"))
 
 
 def from_geofence(transition: GeofenceTransition) -> TriggerHit | None:
@@ -239,7 +234,7 @@ class QuoteWatch:
 
     def due(self, now: datetime) -> list[TriggerHit]:
         """The quotes abandoned at ``now`` and not returned before, oldest first."""
-        now_ms = to_ms(_utc(now, "now"))
+        now_ms = to_ms(aware_utc(now, "now"))
         hits: list[TriggerHit] = []
         for route_id, route in self.routes.items():
             quote = route.quote
@@ -307,7 +302,7 @@ class SailingSignal:
     port: str | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "at", _utc(self.at, "at"))
+        object.__setattr__(self, "at", aware_utc(self.at, "at"))
 
 
 def _number(value: object) -> float | None:
