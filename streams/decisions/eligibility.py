@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from offers.campaigns.model import Campaign, CampaignStatus
 from offers.campaigns.offer import Offer
@@ -43,6 +43,7 @@ from offers.campaigns.schedule import in_schedule
 from offers.campaigns.targeting import PolygonGeofence, PortGeofence, Trigger
 from offers.contracts.base import aware_utc
 from offers.contracts.events import Channel, Language
+from streams.decisions.policy import zone_info
 from streams.decisions.triggers import TriggerHit
 
 
@@ -79,10 +80,7 @@ class CustomerContext:
     consented: frozenset[Channel] = frozenset()
 
     def __post_init__(self) -> None:
-        try:
-            ZoneInfo(self.zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"zone: unknown time zone {self.zone!r}") from None
+        zone_info(self.zone)
 
     @property
     def tz(self) -> ZoneInfo:

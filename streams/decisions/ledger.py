@@ -45,7 +45,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from redis import Redis
 
@@ -53,7 +52,7 @@ from offers.campaigns import Campaign
 from offers.contracts.base import IDENTIFIER_PATTERN, aware_utc
 from offers.contracts.events import Channel
 from offers.settings import Settings
-from streams.decisions.policy import local_date, local_day, local_midnight, local_week
+from streams.decisions.policy import local_date, local_day, local_midnight, local_week, zone_info
 
 LEDGER_PREFIX = "offers:ledger:"
 DECISION_KEY = LEDGER_PREFIX + "decision:{decision_id}"
@@ -216,10 +215,7 @@ class SendRequest:
         aware_utc(self.now, "now")
         if self.campaign_end is not None:
             aware_utc(self.campaign_end, "campaign_end")
-        try:
-            ZoneInfo(self.zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"zone {self.zone!r} is not a known IANA time zone") from None
+        zone_info(self.zone)
         for name in ("per_day", "per_week", "channel_per_day", "channel_per_week", "max_sends"):
             limit = getattr(self, name)
             if limit is not None and limit < 0:

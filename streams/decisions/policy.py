@@ -93,7 +93,7 @@ def quiet_hours_verdict(
     _check_hour("end_hour", end_hour)
     now = aware_utc(now_utc, "now_utc")
     stale = aware_utc(stale_at, "stale_at")
-    tz = _zone(zone)
+    tz = zone_info(zone)
     local = now.astimezone(tz)
     if not _in_window(local.hour, start_hour, end_hour):
         return SendNow()
@@ -120,13 +120,13 @@ def local_week(now_utc: datetime, zone: str | ZoneInfo) -> str:
 
 def local_date(now_utc: datetime, zone: str | ZoneInfo) -> date:
     """The recipient's local date at ``now_utc``."""
-    return aware_utc(now_utc, "now_utc").astimezone(_zone(zone)).date()
+    return aware_utc(now_utc, "now_utc").astimezone(zone_info(zone)).date()
 
 
 def local_midnight(day: date, zone: str | ZoneInfo) -> datetime:
     """When ``day`` begins in ``zone``, in UTC (where midnight does not exist that day,
     the moment the clocks jump past it)."""
-    return datetime.combine(day, time(0), tzinfo=_zone(zone)).astimezone(UTC)
+    return datetime.combine(day, time(0), tzinfo=zone_info(zone)).astimezone(UTC)
 
 
 def draw(key: bytes, message: str) -> float:
@@ -174,7 +174,8 @@ def _check_hour(name: str, hour: int) -> None:
         raise ValueError(f"{name} is {hour}, not an hour from 0 to 23")
 
 
-def _zone(zone: str | ZoneInfo) -> ZoneInfo:
+def zone_info(zone: str | ZoneInfo) -> ZoneInfo:
+    """The time zone named ``zone`` (an IANA name); ValueError if there is none."""
     if isinstance(zone, ZoneInfo):
         return zone
     try:
