@@ -80,6 +80,12 @@ GEOFENCE = TopicSpec(
     event_types=("geofence_transition",),
     holds_location=True,
 )
+TRIGGERS = TopicSpec(
+    "offers.triggers",
+    key="customer_id",
+    event_types=("trigger_signal",),
+    retention_ms=7 * DAY_MS,
+)
 DECISIONS = TopicSpec(
     "offers.decisions", key="customer_id", event_types=("offer_decision",), retention_ms=30 * DAY_MS
 )
@@ -107,6 +113,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     CONSENT,
     CAMPAIGNS,
     GEOFENCE,
+    TRIGGERS,
     DECISIONS,
     DELIVERY_STATUS,
     RESPONSES,

@@ -121,6 +121,16 @@ VALID_WIRE: dict[str, dict[str, Any]] = {
         "propensity": 0.4,
         "expires_at": "2025-06-01T18:00:00+00:00",
     },
+    "trigger_signal": {
+        "event_id": "trg-1",
+        "event_time": "2025-06-01T11:56:00+00:00",
+        "customer_id": "cust-1",
+        "trigger": "fare_drop",
+        "source_event_id": "sail-1",
+        "port": "LIV",
+        "route_id": "LIV-OLB",
+        "sailing_id": "S-2025-07-01-0800",
+    },
     "delivery_status": {
         "event_id": "ds-1",
         "event_time": "2025-06-01T11:52:00+00:00",

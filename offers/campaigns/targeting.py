@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Literal
 
@@ -24,22 +23,12 @@ from offers.campaigns.primitives import StrictLatitude, StrictLongitude, canonic
 from offers.campaigns.segments import SegmentRule
 from offers.contracts.base import Identifier, ShortText
 from offers.contracts.events import Language
+from offers.contracts.events import Trigger as Trigger
 from simulators.geo import haversine_km
 
 MAX_POLYGON_POINTS = 500
 MAX_GEOFENCES = 20
 MAX_SEGMENT_RULES = 20
-
-
-class Trigger(StrEnum):
-    """The signals that make the engine consider a campaign for a customer."""
-
-    GEOFENCE_ENTER = "geofence_enter"
-    ABANDONED_QUOTE = "abandoned_quote"
-    SEARCH = "search"
-    POSITIVE_SOCIAL_MENTION = "positive_social_mention"
-    FARE_DROP = "fare_drop"
-    CAPACITY_RELEASED = "capacity_released"
 
 
 class PortGeofence(BaseModel):

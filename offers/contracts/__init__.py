@@ -30,6 +30,8 @@ from offers.contracts.events import (
     ScoredCandidate,
     SocialPlatform,
     SocialPost,
+    Trigger,
+    TriggerSignal,
 )
 
 __all__ = [
@@ -50,6 +52,8 @@ __all__ = [
     "DeliveryStatus",
     "GeofenceAction",
     "GeofenceTransition",
+    "Trigger",
+    "TriggerSignal",
     "Event",
     "Language",
     "LocationPing",

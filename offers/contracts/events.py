@@ -37,6 +37,17 @@ class Channel(StrEnum):
     PUSH = "push"
 
 
+class Trigger(StrEnum):
+    """The signals that make the engine consider a campaign for a customer."""
+
+    GEOFENCE_ENTER = "geofence_enter"
+    ABANDONED_QUOTE = "abandoned_quote"
+    SEARCH = "search"
+    POSITIVE_SOCIAL_MENTION = "positive_social_mention"
+    FARE_DROP = "fare_drop"
+    CAPACITY_RELEASED = "capacity_released"
+
+
 class ConsentScope(StrEnum):
     """What a customer can consent to: each channel, and the use of their location."""
 
@@ -254,6 +265,8 @@ class ScoredCandidate(BaseModel):
     priority: float = Field(allow_inf_nan=False)
     eligible: bool = True
     reason: ShortText | None = None
+    challenger_propensity: Probability | None = None
+    """The shadow challenger model's score of the same candidate, when one runs."""
 
 
 class OfferDecision(Event):
@@ -278,6 +291,10 @@ class OfferDecision(Event):
     exploration: bool = False
     propensity: Probability | None = None
     expires_at: UtcDatetime | None = None
+    send_at: UtcDatetime | None = None
+    """Not before this moment (the end of the recipient's quiet hours); None: at once."""
+    challenger_version: ShortText | None = None
+    """The shadow challenger model that scored the candidates beside the champion."""
 
     @model_validator(mode="after")
     def _offer_needs_campaign(self) -> OfferDecision:
@@ -356,6 +373,26 @@ class GeofenceTransition(Event):
     ping_event_id: Identifier
 
 
+class TriggerSignal(Event):
+    """A trigger for one customer that no event of the customer's own carries: a fare drop
+    or a capacity release on a sailing (fanned out to the customers it concerns), or an
+    abandoned quote (found when its window ends).
+
+    ``source_event_id`` is the event that caused it (the sailing update, the quote);
+    ``event_id`` is derived from it, the trigger and the customer, so a signal found again
+    has the same id.
+    """
+
+    TYPE: ClassVar[str] = "trigger_signal"
+    type: Literal["trigger_signal"] = "trigger_signal"
+    customer_id: Identifier
+    trigger: Trigger
+    source_event_id: Identifier
+    port: Identifier | None = None
+    route_id: Identifier | None = None
+    sailing_id: Identifier | None = None
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
@@ -369,5 +406,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DeliveryStatus,
         CustomerResponse,
         GeofenceTransition,
+        TriggerSignal,
     )
 }

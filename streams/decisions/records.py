@@ -1,7 +1,7 @@
 """Decision records: one ``OfferDecision`` per trigger, with an id that a replay repeats.
 
-The decision id is a hash of the trigger's source event, the customer and the campaign
-chosen (none when no offer is made): a trigger replayed after a crash gets the same id,
+The decision id is a hash of the trigger's source event, its kind (one sailing update
+can be both a fare drop and a capacity release), the customer and the campaign chosen (none when no offer is made): a trigger replayed after a crash gets the same id,
 so the send and the offer stored for the customer stay idempotent on it. The record's
 event id is the decision id and its event time the trigger's, so a replay writes a
 byte-identical record.
@@ -23,7 +23,8 @@ MAX_CANDIDATES = 100
 
 def decision_id(hit: TriggerHit, campaign_id: str | None) -> str:
     """``dec-`` and 40 hex digits, fixed by the trigger, its customer and the campaign."""
-    key = "\x1f".join((hit.source_event_id, hit.customer_id, campaign_id or ""))
+    parts = (hit.source_event_id, hit.trigger.value, hit.customer_id, campaign_id or "")
+    key = "\x1f".join(parts)
     return f"dec-{hashlib.sha256(key.encode()).hexdigest()[:40]}"
 
 

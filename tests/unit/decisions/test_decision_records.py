@@ -39,14 +39,16 @@ def test_a_replayed_trigger_gets_the_same_id_and_the_same_record() -> None:
 def test_ids_differ_by_customer_campaign_and_trigger() -> None:
     other_customer = TriggerHit(Trigger.GEOFENCE_ENTER, "geo-1", "cust-2", at(0))
     other_trigger = TriggerHit(Trigger.GEOFENCE_ENTER, "geo-2", CUSTOMER, at(0))
+    same_event_other_kind = TriggerHit(Trigger.SEARCH, "geo-1", CUSTOMER, at(0))
     ids = {
+        decision_id(same_event_other_kind, "cmp-a"),
         decision_id(HIT, "cmp-a"),
         decision_id(HIT, "cmp-b"),
         decision_id(HIT, None),
         decision_id(other_customer, "cmp-a"),
         decision_id(other_trigger, "cmp-a"),
     }
-    assert len(ids) == 5
+    assert len(ids) == 6
     assert all(i.startswith("dec-") and len(i) == 44 for i in ids)
 
 

@@ -42,7 +42,7 @@ def at(delta: timedelta) -> str:
     return (NOW + delta).isoformat()
 
 
-def test_the_ten_event_types_are_registered() -> None:
+def test_the_eleven_event_types_are_registered() -> None:
     assert set(EVENT_TYPES) == {
         "location_ping",
         "social_post",
@@ -54,6 +54,7 @@ def test_the_ten_event_types_are_registered() -> None:
         "delivery_status",
         "customer_response",
         "geofence_transition",
+        "trigger_signal",
     }
     for name, cls in EVENT_TYPES.items():
         assert cls.TYPE == name
@@ -686,6 +687,18 @@ BAD_INPUT = [
         "Field required",
         id="geo-no-ping",
     ),
+    # TriggerSignal
+    pytest.param(
+        "trigger_signal", {"trigger": "birthday"}, "trigger", "Input should be", id="sig-trigger"
+    ),
+    pytest.param(
+        "trigger_signal",
+        {"source_event_id": ...},
+        "source_event_id",
+        "Field required",
+        id="sig-no-source",
+    ),
+    pytest.param("trigger_signal", {"route_id": "a b"}, "route_id", "pattern", id="sig-route"),
     # DeadLetter
     pytest.param(
         "dead_letter",
