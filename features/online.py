@@ -27,6 +27,7 @@ from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
 from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 from feast.type_map import feast_value_type_to_python_type, python_values_to_proto_values
 from feast.value_type import ValueType
+from google.protobuf.timestamp_pb2 import Timestamp
 from redis import Redis
 
 from features.errors import FeatureRepoError
@@ -50,6 +51,11 @@ ON_DEMAND_INPUTS: tuple[str, ...] = tuple(
 )
 
 
+EVENT_TIME_PREFIX = "event_time:"
+"""Columns ``event_time:<view>`` of :meth:`OnlineReader.read` hold the event time of each
+customer's row of the view (seconds since the epoch; None without a row)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ViewRead:
     """The features read from one feature view: names, hash fields and value types."""
@@ -59,6 +65,8 @@ class ViewRead:
     names: tuple[str, ...]
     hash_fields: tuple[bytes, ...]
     value_types: tuple[ValueType, ...]
+    timestamp_field: bytes
+    """The hash field of the row's event time (``_ts:<view>``, a protobuf Timestamp)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +78,8 @@ class EntityRead:
     names: tuple[str, ...]
     hash_fields: tuple[bytes, ...]
     value_types: tuple[ValueType, ...]
+    timestamp_columns: tuple[str, ...] = ()
+    timestamp_fields: tuple[bytes, ...] = ()
 
 
 def view_features(
@@ -119,12 +129,15 @@ def plan_view_reads(
                 names=tuple(names),
                 hash_fields=tuple(cast(bytes, _mmh3(f"{prefix}:{name}")) for name in names),
                 value_types=tuple(types[name] for name in names),
+                timestamp_field=f"_ts:{prefix}".encode(),
             )
         )
     return tuple(reads)
 
 
-def _entity_read(store: FeatureStore, join_key: str, views: Sequence[ViewRead]) -> EntityRead:
+def _entity_read(
+    store: FeatureStore, join_key: str, views: Sequence[ViewRead], event_times: bool
+) -> EntityRead:
     entity = next((e for e in store.list_entities() if e.join_key == join_key), None)
     if entity is None:
         raise FeatureRepoError(f"no registered entity has the join key {join_key!r}")
@@ -134,7 +147,17 @@ def _entity_read(store: FeatureStore, join_key: str, views: Sequence[ViewRead]) 
         names=tuple(name for view in views for name in view.names),
         hash_fields=tuple(field for view in views for field in view.hash_fields),
         value_types=tuple(value_type for view in views for value_type in view.value_types),
+        timestamp_columns=tuple(EVENT_TIME_PREFIX + v.view for v in views if event_times),
+        timestamp_fields=tuple(v.timestamp_field for v in views if event_times),
     )
+
+
+def decode_timestamp(raw: bytes | None) -> float | None:
+    """A ``_ts:<view>`` hash field as seconds since the epoch; None when absent."""
+    if not raw:
+        return None
+    stamp = Timestamp.FromString(raw)
+    return int(stamp.seconds) + int(stamp.nanos) / 1e9
 
 
 def decode_value(raw: bytes | None, value_type: ValueType) -> Any:
@@ -149,6 +172,9 @@ class OnlineReader:
 
     ``features`` maps feature view names to the features to read; by default every field
     of ``features.fields`` (see :func:`service_view_features` for a feature service's).
+    With ``event_times``, :meth:`read` also returns each row's event time, in the columns
+    ``event_time:<view>`` (:data:`EVENT_TIME_PREFIX`): a caller can tell whether a row
+    already holds the effect of an event it just saw.
     """
 
     def __init__(
@@ -156,6 +182,8 @@ class OnlineReader:
         store: FeatureStore,
         client: Redis,
         features: Mapping[str, Sequence[str]] | None = None,
+        *,
+        event_times: bool = False,
     ) -> None:
         if not isinstance(store.config.online_store, RedisOnlineStoreConfig):
             raise FeatureRepoError("the online store of the Feast repository is not Redis")
@@ -164,13 +192,14 @@ class OnlineReader:
         self._key_version: int = store.config.entity_key_serialization_version
         self.views = plan_view_reads(store, view_features(features))
         self._entities = tuple(
-            _entity_read(store, key, [v for v in self.views if v.join_key == key])
+            _entity_read(store, key, [v for v in self.views if v.join_key == key], event_times)
             for key in (CUSTOMER_ID, SAILING_ID)
         )
         self.columns: tuple[str, ...] = (
             CUSTOMER_ID,
             SAILING_ID,
             *(name for entity in self._entities for name in entity.names),
+            *(name for entity in self._entities for name in entity.timestamp_columns),
         )
         self._list_columns = frozenset(
             name
@@ -181,10 +210,15 @@ class OnlineReader:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, features: Mapping[str, Sequence[str]] | None = None
+        cls,
+        settings: Settings,
+        features: Mapping[str, Sequence[str]] | None = None,
+        *,
+        event_times: bool = False,
     ) -> OnlineReader:
         """A reader on the settings' Feast repository and Redis."""
-        return cls(feature_store(settings), Redis.from_url(settings.redis_url), features)
+        client = Redis.from_url(settings.redis_url)
+        return cls(feature_store(settings), client, features, event_times=event_times)
 
     def __enter__(self) -> OnlineReader:
         return self
@@ -222,7 +256,7 @@ class OnlineReader:
             distinct = list(dict.fromkeys(ids))
             values = python_values_to_proto_values(distinct, entity.value_type)
             keys = self.redis_keys(entity.join_key, values)
-            fields = list(entity.hash_fields)
+            fields = [*entity.hash_fields, *entity.timestamp_fields]
             commands.extend((key, fields) for key in keys)
         return commands
 
@@ -248,15 +282,19 @@ class OnlineReader:
             if not entity.hash_fields:
                 continue
             position = {entity_id: i for i, entity_id in enumerate(dict.fromkeys(ids))}
+            width = len(entity.hash_fields)
             rows = [
                 [
-                    decode_value(raw, value_type)
-                    for raw, value_type in zip(reply, entity.value_types, strict=True)
+                    *(
+                        decode_value(raw, value_type)
+                        for raw, value_type in zip(reply[:width], entity.value_types, strict=True)
+                    ),
+                    *(decode_timestamp(raw) for raw in reply[width:]),
                 ]
                 for reply in replies[offset : offset + len(position)]
             ]
             offset += len(position)
-            for j, name in enumerate(entity.names):
+            for j, name in enumerate((*entity.names, *entity.timestamp_columns)):
                 column = [rows[position[entity_id]][j] for entity_id in ids]
                 if name in self._list_columns:
                     column = [None if v is None else list(v) for v in column]

@@ -34,12 +34,13 @@ def _registry(directory: Path | None) -> ModelRegistry:
 
 @app.command("versions")
 def versions(registry: RegistryDir = None) -> None:
-    """The registered versions, oldest first, with their held-out AUC (* the champion)."""
+    """The registered versions, oldest first, with their held-out AUC (* the champion,
+    ~ the challenger in shadow)."""
     store = _registry(registry)
-    champion = store.champion()
+    champion, challenger = store.champion(), store.challenger()
     for name in store.versions():
         metrics = store.meta(name).metrics
-        mark = "*" if name == champion else " "
+        mark = "*" if name == champion else "~" if name == challenger else " "
         auc, oracle = metrics.get("auc"), metrics.get("oracle_auc")
         scores = f"AUC {auc:.4f} (oracle {oracle:.4f})" if auc and oracle else "no AUC"
         typer.echo(f"{mark} {name}  {scores}")
@@ -56,3 +57,19 @@ def promote(
     except RegistryError as exc:
         raise typer.BadParameter(str(exc)) from None
     typer.echo(f"champion: {name}")
+
+
+@app.command("shadow")
+def shadow(
+    version: Annotated[
+        str | None, typer.Argument(help="Version name, or v<number>; none to stop the shadow.")
+    ] = None,
+    registry: RegistryDir = None,
+) -> None:
+    """Score a version in shadow beside the champion (its scores are logged with every
+    decision, never acted on); without a version, stop."""
+    try:
+        name = _registry(registry).shadow(version)
+    except RegistryError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"challenger: {name or 'none'}")

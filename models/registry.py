@@ -8,6 +8,7 @@ Layout of a registry directory::
                               training parameters, created_at, LightGBM version
     v2-20260715T083000Z/
     champion                  the name of the version the engine scores with
+    challenger                the name of a version scoring in shadow beside it (optional)
 
 Writes are atomic. A version is written into a hidden staging directory inside the
 registry (same file system) and renamed to its final name in one step, so a reader sees
@@ -46,6 +47,7 @@ MODEL_DIR_VARIABLE = "OFFERS_MODEL_DIR"
 MODEL_FILE = "model.txt"
 META_FILE = "meta.json"
 CHAMPION_FILE = "champion"
+CHALLENGER_FILE = "challenger"
 LOCK_FILE = ".lock"
 STAGING_PREFIX = ".staging-"
 _VERSION = re.compile(r"^v(?P<number>[1-9][0-9]*)-(?P<stamp>[0-9]{8}T[0-9]{6}Z)$")
@@ -204,18 +206,44 @@ class ModelRegistry:
 
     def champion(self) -> str | None:
         """The champion version's name, None if none was promoted."""
-        pointer = self.directory / CHAMPION_FILE
+        return self._pointed(CHAMPION_FILE)
+
+    def challenger(self) -> str | None:
+        """The version scoring in shadow beside the champion, None if there is none."""
+        return self._pointed(CHALLENGER_FILE)
+
+    def promote(self, version: str) -> str:
+        """Make ``version`` the champion; returns its full name. A challenger that
+        becomes the champion stops being the challenger."""
+        name = self.resolve(version)
+        self._point(CHAMPION_FILE, name)
+        if self.challenger() == name:
+            self.shadow(None)
+        return name
+
+    def shadow(self, version: str | None) -> str | None:
+        """Make ``version`` the challenger (None: no challenger); returns its full name."""
+        if version is None:
+            with self._locked():
+                (self.directory / CHALLENGER_FILE).unlink(missing_ok=True)
+                _fsync_directory(self.directory)
+            return None
+        name = self.resolve(version)
+        self._point(CHALLENGER_FILE, name)
+        return name
+
+    def _pointed(self, pointer_file: str) -> str | None:
         try:
-            name = pointer.read_text(encoding="utf-8").strip()
+            name = (self.directory / pointer_file).read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             return None
         if name not in self.versions():
-            raise RegistryError(f"the champion pointer names {name!r}, which is not a version")
+            raise RegistryError(
+                f"the {pointer_file} pointer names {name!r}, which is not a version"
+            )
         return name
 
-    def promote(self, version: str) -> str:
-        """Make ``version`` the champion; returns its full name."""
-        name = self.resolve(version)
+    def _point(self, pointer_file: str, name: str) -> None:
         with self._locked():
             handle, temporary = tempfile.mkstemp(prefix=STAGING_PREFIX, dir=self.directory)
             try:
@@ -224,12 +252,11 @@ class ModelRegistry:
                     pointer.write(name + "\n")
                     pointer.flush()
                     os.fsync(pointer.fileno())
-                os.replace(temporary, self.directory / CHAMPION_FILE)
+                os.replace(temporary, self.directory / pointer_file)
                 _fsync_directory(self.directory)
             except BaseException:
                 Path(temporary).unlink(missing_ok=True)
                 raise
-        return name
 
     @contextmanager
     def _locked(self) -> Iterator[None]:

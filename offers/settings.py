@@ -10,8 +10,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_KAFKA_PORT = 19092
@@ -23,7 +24,9 @@ DEVELOPMENT_TWILIO_TOKEN = "development-only-twilio-token"
 class Settings(BaseSettings):
     """Typed configuration, read from ``OFFERS_*`` environment variables."""
 
-    model_config = SettingsConfigDict(env_prefix="OFFERS_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="OFFERS_", extra="ignore", frozen=True, protected_namespaces=()
+    )
 
     environment: Literal["development", "test", "production"] = Field(
         "development", description="OFFERS_ENVIRONMENT: development, test or production."
@@ -218,6 +221,79 @@ class Settings(BaseSettings):
         ),
     )
 
+    # Decisions
+    decision_clock: Literal["wall", "event"] = Field(
+        "wall",
+        description=(
+            "OFFERS_DECISION_CLOCK: 'wall' decides each trigger at the current time (the "
+            "later of the clock and the trigger's event time); 'event' decides it at its "
+            "event time, for replaying recorded or simulated history."
+        ),
+    )
+    decision_batch_size: int = Field(
+        200,
+        ge=1,
+        le=10_000,
+        description="OFFERS_DECISION_BATCH_SIZE: most triggers decided together (one model call).",
+    )
+    decision_batch_ms: int = Field(
+        20,
+        ge=1,
+        le=10_000,
+        description=(
+            "OFFERS_DECISION_BATCH_MS: the longest a trigger waits for its micro-batch to fill."
+        ),
+    )
+    decision_feature_wait_ms: int = Field(
+        3000,
+        ge=0,
+        le=60_000,
+        description=(
+            "OFFERS_DECISION_FEATURE_WAIT_MS: how long a trigger waits for the online features "
+            "to show its own event; after that it is decided without an offer (stale_features)."
+        ),
+    )
+    conversion_suppression_hours: int = Field(
+        72,
+        ge=0,
+        le=720,
+        description=(
+            "OFFERS_CONVERSION_SUPPRESSION_HOURS: hours after a booking during which the "
+            "customer gets no offer."
+        ),
+    )
+    searcher_window_hours: int = Field(
+        24,
+        ge=1,
+        le=168,
+        description=(
+            "OFFERS_SEARCHER_WINDOW_HOURS: a fare drop or capacity release on a route reaches "
+            "the customers who searched or quoted it within this many hours."
+        ),
+    )
+    default_time_zone: str = Field(
+        "Europe/Rome",
+        description=(
+            "OFFERS_DEFAULT_TIME_ZONE: IANA time zone of a customer whose position is unknown."
+        ),
+    )
+    model_dir: Path | None = Field(
+        None,
+        description=(
+            "OFFERS_MODEL_DIR: the model registry the workers score with (default "
+            "models/registry in the source tree)."
+        ),
+    )
+    model_poll_seconds: float = Field(
+        2.0,
+        ge=0.1,
+        le=3600.0,
+        description=(
+            "OFFERS_MODEL_POLL_SECONDS: how often a worker looks for a new champion or "
+            "challenger in the registry."
+        ),
+    )
+
     # HTTP API
     public_base_url: str = Field(
         "http://127.0.0.1:8000",
@@ -252,10 +328,21 @@ class Settings(BaseSettings):
         reads the same settings."""
         env: dict[str, str] = {}
         for name, value in self.model_dump().items():
+            if value is None:
+                continue
             if isinstance(value, SecretStr):
                 value = value.get_secret_value()
             env[f"OFFERS_{name.upper()}"] = str(value)
         return env
+
+    @field_validator("default_time_zone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{zone!r} is not a known IANA time zone") from None
+        return zone
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:

@@ -47,6 +47,23 @@ class StreamMetrics:
             ["action"],
             registry=self.registry,
         )
+        self.decisions = Counter(
+            "offers_decisions",
+            "Decision records sent, by outcome and reason.",
+            ["outcome", "reason"],
+            registry=self.registry,
+        )
+        self.trigger_signals = Counter(
+            "offers_trigger_signals",
+            "Trigger signals sent to offers.triggers (fan-outs, abandoned quotes), by trigger.",
+            ["trigger"],
+            registry=self.registry,
+        )
+        self.degraded = Gauge(
+            "offers_decisions_degraded",
+            "1 while decisions wait for Redis to come back, else 0.",
+            registry=self.registry,
+        )
 
         self.table_keys = Gauge(
             "offers_table_keys",

@@ -40,6 +40,7 @@ from offers.stack.kafka import create_topics
 from offers.state.campaigns import decode_change
 from offers.state.consent import decode_consent
 from offers.topics import CAMPAIGNS, CONSENT, DEAD_LETTER, GEOFENCE, TopicSpec
+from streams.decisions.agent import DecisionAgents
 from streams.features.rows import Row
 from streams.metrics import StreamMetrics
 from streams.processing import Entry, step
@@ -162,6 +163,16 @@ def create_app(settings: Settings, writer: Writer | None = None) -> StreamApp:
             for c in campaigns.campaigns()
         ]
         return web.bytes(orjson.dumps(held), content_type="application/json")
+
+    decisions = DecisionAgents(
+        app,
+        settings,
+        campaigns=campaigns,
+        consent=consent,
+        sailings=processor.replicas[SAILING_STATE.name],
+        metrics=metrics,
+    )
+    decisions.install()
 
     @app.page("/sailings")
     async def sailings_page(web: View, request: Request) -> Response:

@@ -201,10 +201,33 @@ def _has_inventory(
     if hit.sailing_id is not None:
         row = sailings.get(hit.sailing_id)
         return row is not None and _bookable(row, now_s)
+    return _soonest_bookable(offer, hit, sailings, now_s) is not None
+
+
+def target_sailing(
+    offer: Offer, hit: TriggerHit, sailings: Mapping[str, Mapping[str, Any]], now: datetime
+) -> str | None:
+    """The sailing an offer for ``hit`` is about: the hit's own, or else the soonest
+    bookable sailing the offer applies to (of the hit's route, when it names one),
+    preferring those leaving from the hit's port; None when there is none."""
+    if hit.sailing_id is not None:
+        return hit.sailing_id
+    return _soonest_bookable(offer, hit, sailings, aware_utc(now, "now").timestamp())
+
+
+def _soonest_bookable(
+    offer: Offer, hit: TriggerHit, sailings: Mapping[str, Mapping[str, Any]], now_s: float
+) -> str | None:
+    best: tuple[bool, float, str] | None = None
     for sailing_id, row in sailings.items():
         route = row.get("route_id")
         if not isinstance(route, str) or (hit.route_id is not None and route != hit.route_id):
             continue
-        if offer.applies_to(route, sailing_id) and _bookable(row, now_s):
-            return True
-    return False
+        if not (offer.applies_to(route, sailing_id) and _bookable(row, now_s)):
+            continue
+        departure = _number(row.get("departure_ts"))
+        assert departure is not None  # bookable
+        rank = (row.get("origin_port") != hit.port, departure, sailing_id)
+        if best is None or rank < best:
+            best = rank
+    return best[2] if best is not None else None

@@ -352,8 +352,18 @@ class ContactLedger:
 
     def sends(self, campaign_id: str) -> int:
         """The offers of the campaign granted and not released."""
-        value = self._redis.get(SENDS_KEY.format(campaign_id=campaign_id))
-        return 0 if value is None else int(_text(value))
+        return self.sends_many([campaign_id])[campaign_id]
+
+    def sends_many(self, campaign_ids: list[str]) -> dict[str, int]:
+        """:meth:`sends` of each campaign, in one round trip."""
+        if not campaign_ids:
+            return {}
+        keys = [SENDS_KEY.format(campaign_id=campaign_id) for campaign_id in campaign_ids]
+        values = cast("list[Any]", self._redis.mget(keys))
+        return {
+            campaign_id: 0 if value is None else int(_text(value))
+            for campaign_id, value in zip(campaign_ids, values, strict=True)
+        }
 
 
 def _counter_keys(

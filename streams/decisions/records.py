@@ -1,10 +1,10 @@
 """Decision records: one ``OfferDecision`` per trigger, with an id that a replay repeats.
 
 The decision id is a hash of the trigger's source event, its kind (one sailing update
-can be both a fare drop and a capacity release), the customer and the campaign chosen (none when no offer is made): a trigger replayed after a crash gets the same id,
-so the send and the offer stored for the customer stay idempotent on it. The record's
-event id is the decision id and its event time the trigger's, so a replay writes a
-byte-identical record.
+can be both a fare drop and a capacity release), the customer and the campaign chosen
+(none when no offer is made): a trigger replayed after a crash gets the same id, so the
+send stays idempotent on it. The record's event id is the decision id and its event time
+the trigger's, so a replay writes a byte-identical record.
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ def decision_record(
     exploration: bool = False,
     propensity: float | None = None,
     expires_at: datetime | None = None,
+    send_at: datetime | None = None,
+    challenger_version: str | None = None,
 ) -> OfferDecision:
     """The record of what was decided for ``hit``: an offer of ``campaign_id`` (sent,
     held out or suppressed) or none (``campaign_id`` None), and why."""
@@ -78,4 +80,6 @@ def decision_record(
         exploration=exploration,
         propensity=propensity,
         expires_at=expires_at,
+        send_at=send_at,
+        challenger_version=challenger_version,
     )

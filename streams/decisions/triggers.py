@@ -16,6 +16,7 @@ derived downstream from ``source_event_id``, so a replayed event gives the same 
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from offers.contracts.events import (
     SailingStatus,
     SailingUpdate,
     SocialPost,
+    TriggerSignal,
 )
 from streams.features.sentiment import sentiment
 from streams.features.windows import from_ms, to_ms
@@ -384,3 +386,35 @@ def fan_out(signal: SailingSignal, customers: Iterable[str]) -> list[TriggerHit]
         )
         for customer_id in sorted(set(customers))
     ]
+
+
+# Signals on offers.triggers ------------------------------------------------------------
+
+
+def to_signal(hit: TriggerHit) -> TriggerSignal:
+    """The hit as a ``trigger_signal`` record; its id is fixed by the source event, the
+    trigger and the customer, so a hit found twice is the same record."""
+    key = "\x1f".join((hit.source_event_id, hit.trigger.value, hit.customer_id))
+    return TriggerSignal(
+        event_id=f"sig-{hashlib.blake2b(key.encode(), digest_size=16).hexdigest()}",
+        event_time=hit.at,
+        customer_id=hit.customer_id,
+        trigger=hit.trigger,
+        source_event_id=hit.source_event_id,
+        port=hit.port,
+        route_id=hit.route_id,
+        sailing_id=hit.sailing_id,
+    )
+
+
+def from_signal(signal: TriggerSignal) -> TriggerHit:
+    """The hit a ``trigger_signal`` record carries."""
+    return TriggerHit(
+        signal.trigger,
+        signal.source_event_id,
+        signal.customer_id,
+        signal.event_time,
+        port=signal.port,
+        route_id=signal.route_id,
+        sailing_id=signal.sailing_id,
+    )

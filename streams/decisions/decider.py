@@ -1,0 +1,164 @@
+"""The decisions of one micro-batch of triggers, against Redis: the blocking half of the
+decision agent (it runs in a thread, so the agent's event loop keeps consuming).
+
+For a batch, :meth:`Decider.decide`:
+
+1. takes the stored plan of every trigger seen before (:mod:`streams.decisions.memo`);
+2. for the others, reads the customers' online features in one round trip, and reads
+   again (every 20 ms, up to ``OFFERS_DECISION_FEATURE_WAIT_MS``) until each row shows
+   its trigger's own event; a trigger whose row never does is decided without an offer
+   (``stale_features``): no offer is ever sent on missing or stale features;
+3. plans them all with one model call (:func:`streams.decisions.engine.plan`) and stores
+   the plans (the first stored plan of a trigger wins);
+4. reserves each send in the contact ledger (atomic across workers, idempotent on the
+   decision id) and settles the records.
+
+Any Redis error propagates: the agent retries the whole batch, which is safe because
+every step is idempotent, and acknowledges nothing until it succeeds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from redis import Redis
+
+from features.online import EVENT_TIME_PREFIX, OnlineReader
+from models.inputs import CustomerColumns
+from offers.campaigns import Campaign, CampaignStatus
+from offers.contracts import BookingAction, BookingEvent, OfferDecision
+from offers.settings import Settings
+from streams.decisions.clock import decision_time
+from streams.decisions.context import customer_context, shows
+from streams.decisions.engine import (
+    NO_MODEL,
+    STALE_FEATURES,
+    Plan,
+    Situation,
+    plan,
+    settle,
+    without_offer,
+)
+from streams.decisions.ledger import ContactLedger
+from streams.decisions.memo import DecisionMemo, trigger_key
+from streams.decisions.model_slot import ModelSlot
+from streams.decisions.quotes import QuoteBook
+from streams.decisions.searchers import RouteSearchers
+from streams.decisions.triggers import TriggerHit
+
+FEATURE_POLL_S = 0.02
+"""How long to wait between two reads of features that do not show their trigger yet."""
+CONVERTED = "converted"
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What the workers hold in memory, as of the batch: every campaign, every sailing's
+    latest row, and the consent replica's lookup (``consent(key)``, None when unknown)."""
+
+    campaigns: Sequence[Campaign]
+    sailings: Mapping[str, Mapping[str, Any]]
+    consent: Callable[[str], bool | None]
+
+
+class Decider:
+    def __init__(
+        self,
+        settings: Settings,
+        redis: Redis,
+        reader: OnlineReader,
+        slot: ModelSlot,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.reader = reader
+        self.slot = slot
+        self.ledger = ContactLedger(redis)
+        self.memo = DecisionMemo(redis)
+        self.quotes = QuoteBook(redis)
+        self.searchers = RouteSearchers(redis, timedelta(hours=settings.searcher_window_hours))
+        self._sleep = sleep
+
+    def observe_bookings(self, events: Sequence[BookingEvent]) -> None:
+        """What booking events change for later triggers: pending quotes, the route's
+        recent searchers, and a conversion's suppression of further offers."""
+        if not events:
+            return
+        self.quotes.observe(events)
+        interested = (BookingAction.SEARCH, BookingAction.QUOTE)
+        self.searchers.record(
+            (e.route_id, e.customer_id, e.event_time) for e in events if e.action in interested
+        )
+        quiet = timedelta(hours=self.settings.conversion_suppression_hours)
+        for event in events:
+            if event.action is BookingAction.BOOK and quiet:
+                self.ledger.suppress(event.customer_id, event.event_time + quiet, CONVERTED)
+
+    def decide(self, hits: Sequence[TriggerHit], snapshot: Snapshot) -> list[OfferDecision]:
+        """One record per distinct trigger of ``hits``, in order of first sighting."""
+        unique = {trigger_key(hit): hit for hit in reversed(hits)}
+        keys = [key for key in dict.fromkeys(trigger_key(hit) for hit in hits)]
+        held = self.memo.get_many(keys)
+        fresh = {key: unique[key] for key in keys if key not in held}
+        if fresh:
+            held.update(self.memo.put_many(self._plan(fresh, snapshot)))
+        return [self._settle(held[key]) for key in keys]
+
+    def _settle(self, planned: Plan) -> OfferDecision:
+        if planned.send is None:
+            return planned.record
+        return settle(planned, self.ledger.reserve(planned.send))
+
+    def _plan(self, hits: Mapping[str, TriggerHit], snapshot: Snapshot) -> dict[str, Plan]:
+        models = self.slot.models
+        if models is None:
+            return {key: Plan(without_offer(hit, NO_MODEL)) for key, hit in hits.items()}
+        customers = list(dict.fromkeys(hit.customer_id for hit in hits.values()))
+        row_of = {customer: i for i, customer in enumerate(customers)}
+        columns, ready = self._read_features(list(hits.values()), customers, row_of)
+        plans: dict[str, Plan] = {}
+        situations: list[tuple[str, Situation]] = []
+        names = [name for name in columns if not name.startswith(EVENT_TIME_PREFIX)]
+        for (key, hit), shown in zip(hits.items(), ready, strict=True):
+            if not shown:
+                plans[key] = Plan(without_offer(hit, STALE_FEATURES, models.version))
+                continue
+            row = row_of[hit.customer_id]
+            features = {name: columns[name][row] for name in names}
+            customer = customer_context(
+                hit, features, snapshot.consent, self.settings.default_time_zone
+            )
+            now = decision_time(self.settings.decision_clock, hit.at)
+            situations.append((key, Situation(hit, now, customer, row)))
+        if situations:
+            active = [c.id for c in snapshot.campaigns if c.status is CampaignStatus.ACTIVE]
+            made = plan(
+                [situation for _, situation in situations],
+                snapshot.campaigns,
+                sailings=snapshot.sailings,
+                sends=self.ledger.sends_many(active),
+                customers=CustomerColumns.from_columns(columns),
+                models=models,
+                settings=self.settings,
+            )
+            plans.update((key, p) for (key, _), p in zip(situations, made, strict=True))
+        return {key: plans[key] for key in hits}
+
+    def _read_features(
+        self, hits: list[TriggerHit], customers: list[str], row_of: Mapping[str, int]
+    ) -> tuple[dict[str, list[Any]], list[bool]]:
+        """The customers' features, read until every hit's row shows its event or the
+        wait is over; and whether each hit's row does."""
+        deadline = time.monotonic() + self.settings.decision_feature_wait_ms / 1000
+        blanks = [""] * len(customers)
+        while True:
+            columns = self.reader.read(customers, blanks)
+            ready = [shows(hit, columns, row_of[hit.customer_id]) for hit in hits]
+            if all(ready) or time.monotonic() >= deadline:
+                return columns, ready
+            self._sleep(FEATURE_POLL_S)
