@@ -121,6 +121,9 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
 )
 
 INPUT_TOPICS: tuple[TopicSpec, ...] = (LOCATION, SOCIAL, BOOKING, SAILING)
+WORKER_TOPICS: tuple[TopicSpec, ...] = (*INPUT_TOPICS, GEOFENCE, TRIGGERS)
+"""Every topic the stream-processor workers consume as a group: the inputs, and the
+geofence transitions and trigger signals they produce for their own decision agent."""
 
 _BY_EVENT_TYPE: dict[str, TopicSpec] = {t: spec for spec in ALL_TOPICS for t in spec.event_types}
 _BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in ALL_TOPICS}

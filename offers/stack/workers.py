@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from offers.settings import Settings
 from offers.stack.kafka import end_offsets
 from offers.stack.process import free_port, start_process
-from offers.topics import INPUT_TOPICS
+from offers.topics import WORKER_TOPICS
 
 PROMETHEUS_MULTIPROCESS_VARIABLES = (
     "PROMETHEUS_MULTIPROCESS_DIR",
@@ -115,7 +115,7 @@ class WorkerProcess:
 
 
 def group_lag(settings: Settings) -> int | None:
-    """Records of the input topics not yet committed by the workers' consumer group, or
+    """Records of the topics the workers consume not yet committed by their group, or
     None while the broker cannot tell yet (the group's coordinator is still starting)."""
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     try:
@@ -128,7 +128,7 @@ def group_lag(settings: Settings) -> int | None:
     done: dict[tuple[str, int], int] = {
         (tp.topic, tp.partition): int(meta.offset) for tp, meta in committed.items()
     }
-    ends = end_offsets(settings.kafka_bootstrap, (spec.name for spec in INPUT_TOPICS))
+    ends = end_offsets(settings.kafka_bootstrap, (spec.name for spec in WORKER_TOPICS))
     return sum(end - max(done.get(tp, 0), 0) for tp, end in ends.items())
 
 

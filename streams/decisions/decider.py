@@ -97,7 +97,8 @@ class Decider:
         quiet = timedelta(hours=self.settings.conversion_suppression_hours)
         for event in events:
             if event.action is BookingAction.BOOK and quiet:
-                self.ledger.suppress(event.customer_id, event.event_time + quiet, CONVERTED)
+                end = event.event_time + quiet
+                self.ledger.suppress(event.customer_id, end, CONVERTED, since=event.event_time)
 
     def decide(self, hits: Sequence[TriggerHit], snapshot: Snapshot) -> list[OfferDecision]:
         """One record per distinct trigger of ``hits``, in order of first sighting."""

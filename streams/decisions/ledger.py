@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -80,7 +81,8 @@ _RESERVE = """
 -- channel week, sends. ARGV: decision id, customer id, campaign id, channel, now (ms),
 -- per_day, per_week, channel_per_day, channel_per_week, max_sends ('' is no limit),
 -- cooldown end (ms; none when not after now), cooldown end (ISO), day expire-at (s),
--- week expire-at (s), sends expire-at (s), decision retention (s), local day, local week.
+-- week expire-at (s), sends expire-at (s), decision retention (s), local day, local week,
+-- cooldown expire-at (ms).
 local stored = redis.call('HMGET', KEYS[1], 'outcome', 'reason', 'detail')
 if stored[1] then
     return {'replayed', stored[1], stored[2] or '', stored[3] or ''}
@@ -134,7 +136,7 @@ if redis.call('EXPIRETIME', KEYS[8]) < tonumber(ARGV[15]) then
 end
 if tonumber(ARGV[11]) > now then
     redis.call('HSET', KEYS[3], 'until_ms', ARGV[11], 'until', ARGV[12], 'decision_id', ARGV[1])
-    redis.call('PEXPIREAT', KEYS[3], ARGV[11])
+    redis.call('PEXPIREAT', KEYS[3], ARGV[19])
 end
 keep('outcome', 'granted', 'reason', '', 'detail', '')
 return {'new', 'granted', '', ''}
@@ -159,15 +161,20 @@ return 1
 """
 
 _SUPPRESS = """
--- KEYS: suppression. ARGV: until (ms), until (ISO), reason. Keeps the later end.
+-- KEYS: suppression. ARGV: until (ms), until (ISO), reason, expire-at (ms). Keeps the
+-- later end.
 local current = tonumber(redis.call('HGET', KEYS[1], 'until_ms') or '0')
 if current >= tonumber(ARGV[1]) then
     return 0
 end
 redis.call('HSET', KEYS[1], 'until_ms', ARGV[1], 'until', ARGV[2], 'reason', ARGV[3])
-redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 return 1
 """
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 class Refusal(StrEnum):
@@ -275,8 +282,10 @@ class Reservation:
 class ContactLedger:
     """Caps, cooldown, suppression and budgets of sends, held atomically in Redis."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, *, clock: Callable[[], datetime] = _wall_clock) -> None:
+        """``clock`` is the wall clock; see :meth:`_lateness`."""
         self._redis = redis
+        self._clock = clock
         self._reserve = redis.register_script(_RESERVE)
         self._release = redis.register_script(_RELEASE)
         self._suppress = redis.register_script(_SUPPRESS)
@@ -286,6 +295,7 @@ class ContactLedger:
         now = aware_utc(request.now, "now")
         day, week = local_day(now, request.zone), local_week(now, request.zone)
         cooldown_end = now + request.cooldown
+        late = self._lateness(now)
         result = self._reserve(
             keys=[
                 DECISION_KEY.format(decision_id=request.decision_id),
@@ -308,12 +318,13 @@ class ContactLedger:
                 "" if request.max_sends is None else request.max_sends,
                 _millis(cooldown_end),
                 cooldown_end.isoformat(),
-                _day_expiry(now, request.zone),
-                _week_expiry(now, request.zone),
-                _sends_expiry(now, request.campaign_end),
+                _day_expiry(now, request.zone) + late,
+                _week_expiry(now, request.zone) + late,
+                _sends_expiry(now, request.campaign_end) + late,
                 math.ceil(DECISION_RETENTION.total_seconds()),
                 day,
                 week,
+                _millis(cooldown_end) + late * 1000,
             ],
         )
         when, outcome, reason, detail = (_text(part) for part in cast("list[Any]", result))
@@ -339,16 +350,30 @@ class ContactLedger:
         released = self._release(keys=[record_key, *counters, cooldown], args=[decision_id])
         return bool(released)
 
-    def suppress(self, customer_id: str, until: datetime, reason: str) -> None:
-        """Refuse every send to the customer until ``until`` (an opt-out, a conversion).
+    def suppress(
+        self, customer_id: str, until: datetime, reason: str, *, since: datetime | None = None
+    ) -> None:
+        """Refuse every send to the customer until ``until`` (an opt-out, a conversion),
+        a suppression that began at ``since`` (by default now).
 
         An earlier suppression lasting longer is kept as it is.
         """
         end = aware_utc(until, "until")
+        late = self._lateness(aware_utc(since, "since")) if since is not None else 0
         self._suppress(
             keys=[SUPPRESSION_KEY.format(customer_id=customer_id)],
-            args=[_millis(end), end.isoformat(), reason],
+            args=[_millis(end), end.isoformat(), reason, _millis(end) + late * 1000],
         )
+
+    def _lateness(self, moment: datetime) -> int:
+        """Seconds by which the wall clock is past ``moment`` (0 when it is not).
+
+        Limits are counted at the decision's time, which lies in the past when history is
+        replayed (``OFFERS_DECISION_CLOCK=event``). Each key's expiry is pushed back by
+        this much, so it is kept as long after it is written as it would have been live,
+        rather than expiring as soon as it is written.
+        """
+        return max(0, math.floor((self._clock() - moment).total_seconds()))
 
     def sends(self, campaign_id: str) -> int:
         """The offers of the campaign granted and not released."""

@@ -399,3 +399,26 @@ def test_counters_hold_integers(
     assert len(counters) == 5
     assert {redis.get(key) for key in counters} == {b"2"}
     assert {redis.object("encoding", key) for key in counters} == {b"int"}
+
+
+def test_limits_counted_in_the_past_are_kept_as_long_as_they_would_have_been_live(
+    ledger: ContactLedger,
+    redis: Redis,
+    make_request: RequestFactory,
+    token: str,
+    now: datetime,
+) -> None:
+    """A replay of history decides two days back: the cooldown, the counters and a
+    conversion's suppression must not expire the moment they are written."""
+    then = now - timedelta(days=2)
+    granted = make_request(now=then, per_day=1, cooldown=timedelta(hours=24))
+    assert ledger.reserve(granted).granted
+    ledger.suppress(f"cust-{token}", then + timedelta(hours=72), "converted", since=then)
+
+    cooldown = redis.pexpiretime(COOLDOWN_KEY.format(customer_id=f"cust-{token}")) / 1000
+    assert now.timestamp() + 24 * 3600 - 5 <= cooldown <= now.timestamp() + 24 * 3600 + 5
+    suppression = redis.expiretime(f"{LEDGER_PREFIX}suppressed:cust-{token}")
+    assert abs(suppression - (now.timestamp() + 72 * 3600)) <= 5
+    # still counted: a second send of the same local day is refused by the cooldown
+    again = ledger.reserve(make_request(now=then + timedelta(hours=1), per_day=1))
+    assert again.refusal in (Refusal.SUPPRESSED, Refusal.COOLDOWN)
