@@ -33,8 +33,9 @@ never contain it):
     :data:`DECISION_RETENTION` after the campaign's end or, when the end is not given,
     :data:`SENDS_RETENTION` after the latest grant.
 ``offers:ledger:suppressed:{customer_id}`` (hash)
-    ``until_ms``, ``until`` and ``reason``: no offer before then (an opt-out, a
-    conversion). Expires then.
+    ``from_ms``, ``until_ms``, ``until`` and ``reason``: no offer decided from then until
+    then (an opt-out, a conversion; a decision dated before ``from_ms``, as history
+    replayed at event time can be, is not suppressed). Expires then.
 """
 
 from __future__ import annotations
@@ -97,8 +98,8 @@ local function refuse(reason, detail)
     keep('outcome', 'refused', 'reason', reason, 'detail', detail)
     return {'new', 'refused', reason, detail}
 end
-local suppressed = redis.call('HMGET', KEYS[2], 'until_ms', 'until', 'reason')
-if suppressed[1] and tonumber(suppressed[1]) > now then
+local suppressed = redis.call('HMGET', KEYS[2], 'until_ms', 'until', 'reason', 'from_ms')
+if suppressed[1] and tonumber(suppressed[1]) > now and tonumber(suppressed[4] or '0') <= now then
     return refuse('suppressed', 'until ' .. suppressed[2] .. ': ' .. suppressed[3])
 end
 local cooldown = redis.call('HMGET', KEYS[3], 'until_ms', 'until')
@@ -161,13 +162,14 @@ return 1
 """
 
 _SUPPRESS = """
--- KEYS: suppression. ARGV: until (ms), until (ISO), reason, expire-at (ms). Keeps the
--- later end.
+-- KEYS: suppression. ARGV: until (ms), until (ISO), reason, expire-at (ms), from (ms).
+-- Keeps the later end.
 local current = tonumber(redis.call('HGET', KEYS[1], 'until_ms') or '0')
 if current >= tonumber(ARGV[1]) then
     return 0
 end
-redis.call('HSET', KEYS[1], 'until_ms', ARGV[1], 'until', ARGV[2], 'reason', ARGV[3])
+redis.call('HSET', KEYS[1], 'until_ms', ARGV[1], 'until', ARGV[2], 'reason', ARGV[3],
+    'from_ms', ARGV[5])
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 return 1
 """
@@ -353,16 +355,25 @@ class ContactLedger:
     def suppress(
         self, customer_id: str, until: datetime, reason: str, *, since: datetime | None = None
     ) -> None:
-        """Refuse every send to the customer until ``until`` (an opt-out, a conversion),
-        a suppression that began at ``since`` (by default now).
+        """Refuse every send to the customer until ``until`` (an opt-out, a conversion).
 
+        ``since``, when given, is when the suppression began (a booking's time): sends
+        decided before it, as history replayed at event time can be, are not refused.
+        Without it, every send decided before ``until`` is (an opt-out applies to all).
         An earlier suppression lasting longer is kept as it is.
         """
         end = aware_utc(until, "until")
-        late = self._lateness(aware_utc(since, "since")) if since is not None else 0
+        start = aware_utc(since, "since") if since is not None else None
+        late = self._lateness(start) if start is not None else 0
         self._suppress(
             keys=[SUPPRESSION_KEY.format(customer_id=customer_id)],
-            args=[_millis(end), end.isoformat(), reason, _millis(end) + late * 1000],
+            args=[
+                _millis(end),
+                end.isoformat(),
+                reason,
+                _millis(end) + late * 1000,
+                _millis(start) if start is not None else 0,
+            ],
         )
 
     def _lateness(self, moment: datetime) -> int:
