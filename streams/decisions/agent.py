@@ -26,7 +26,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar, cast
 
@@ -253,7 +253,10 @@ class DecisionAgents:
             log.warning("abandoned quotes: Redis unreachable, trying again later: %s", exc)
 
     async def _quote_tick(self) -> None:
-        now = await asyncio.to_thread(periodic_time, self.settings.decision_clock, self.watermark)
+        lateness = timedelta(seconds=self.settings.allowed_lateness_seconds)
+        now = await asyncio.to_thread(
+            periodic_time, self.settings.decision_clock, self.watermark, lateness
+        )
         if now is None:
             return
         quotes = self._ready_decider().quotes

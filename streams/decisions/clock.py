@@ -6,14 +6,15 @@ decides it at its event time, so that recorded or simulated history replayed thr
 engine is decided as it would have been live: schedules, quiet hours and caps fall on the
 days the events happened. In that mode the periodic work that has no event of its own
 (finding abandoned quotes) runs on the event-time watermark: the latest event time any
-worker has decided, kept in Redis.
+worker has decided, kept in Redis, less the allowed lateness, since partitions progress
+unevenly.
 
 Keys: ``offers:decisions:watermark`` (string, milliseconds since the epoch; only raised).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal, cast
 
 from redis import Redis
@@ -58,8 +59,13 @@ class Watermark:
         return None if value is None else from_ms(int(value))
 
 
-def periodic_time(mode: ClockMode, watermark: Watermark) -> datetime | None:
-    """The moment periodic work runs at: now, or the watermark (None before any event)."""
+def periodic_time(
+    mode: ClockMode, watermark: Watermark, lateness: timedelta = timedelta(0)
+) -> datetime | None:
+    """The moment periodic work runs at: now, or the watermark (None before any event),
+    less ``lateness``: events up to that late (a booking that settles a quote, on a
+    partition that lags the others) are still in time."""
     if mode == "wall":
-        return datetime.now(UTC)
-    return watermark.current()
+        return datetime.now(UTC) - lateness
+    mark = watermark.current()
+    return None if mark is None else mark - lateness
