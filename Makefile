@@ -61,6 +61,10 @@ test: kafka lint ## Lint, then every test: unit and integration (real Kafka and 
 test-all: kafka lint ## Every test, the slow scale checks included
 	@$(BIN)/pytest
 
+.PHONY: bench-decisions
+bench-decisions: kafka ## Decision latency at fixed rates, beside a pass-through worker
+	@$(BIN)/python -m bench.decision_latency
+
 .PHONY: lock
 lock: venv ## Re-pin requirements.lock from pyproject.toml
 	@$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
