@@ -137,6 +137,21 @@ def bootstrap(rows: int, seed: int) -> BootstrapResult:
     )
 
 
+def register(registry: ModelRegistry, result: BootstrapResult, *, promote: bool = False) -> str:
+    """Store a trained bootstrap model as a new version of ``registry`` (and make it the
+    champion with ``promote``); its version name."""
+    version = registry.register(
+        result.booster,
+        features=FeatureEncoder().schema(),
+        metrics=result.evaluation.to_dict(),
+        data=result.data,
+        training=result.training,
+    )
+    if promote:
+        registry.promote(version)
+    return version
+
+
 def metrics_table(evaluation: Evaluation) -> str:
     """The evaluation as a Markdown table: the model beside the oracle and a constant."""
     e = evaluation
@@ -175,15 +190,7 @@ def main(
     result = bootstrap(rows, seed)
     store = ModelRegistry(registry or default_registry_dir())
     metrics = result.evaluation.to_dict()
-    version = store.register(
-        result.booster,
-        features=FeatureEncoder().schema(),
-        metrics=metrics,
-        data=result.data,
-        training=result.training,
-    )
-    if promote:
-        store.promote(version)
+    version = register(store, result, promote=promote)
     report = {
         "version": version,
         "registry": str(store.directory),

@@ -25,8 +25,7 @@ from typing import Any, cast
 import typer
 from kafka import KafkaConsumer, TopicPartition
 
-from models.bootstrap import bootstrap
-from models.features import FeatureEncoder
+from models.bootstrap import bootstrap, register
 from models.registry import ModelRegistry, default_registry_dir
 from offers.campaigns import (
     Actor,
@@ -103,14 +102,7 @@ def ensure_champion(settings: Settings, rows: int = MODEL_ROWS) -> Path:
         return registry.directory
     started = time.monotonic()
     result = bootstrap(rows, settings.simulator_seed)
-    version = registry.register(
-        result.booster,
-        features=FeatureEncoder().schema(),
-        metrics=result.evaluation.to_dict(),
-        data=result.data,
-        training=result.training,
-    )
-    registry.promote(version)
+    version = register(registry, result, promote=True)
     typer.echo(
         f"model {version}: trained on {rows:,} simulated rows in "
         f"{time.monotonic() - started:.0f} s, AUC {result.evaluation.auc:.3f}, "

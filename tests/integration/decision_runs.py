@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from models.bootstrap import bootstrap
+from models.bootstrap import bootstrap, register
 from models.features import FeatureEncoder
 from models.registry import ModelRegistry
 from offers.campaigns import Campaign, CampaignCreate, network
@@ -41,15 +41,7 @@ LANGUAGES = ("it", "en", "de", "fr")
 def trained_registry(directory: Path, rows: int = 20_000) -> ModelRegistry:
     """A registry whose champion is the bootstrap model trained on ``rows`` rows."""
     registry = ModelRegistry(directory)
-    result = bootstrap(rows, seed=7)
-    version = registry.register(
-        result.booster,
-        features=FeatureEncoder().schema(),
-        metrics=result.evaluation.to_dict(),
-        data=result.data,
-        training=result.training,
-    )
-    registry.promote(version)
+    register(registry, bootstrap(rows, seed=7), promote=True)
     return registry
 
 
