@@ -81,28 +81,33 @@ class StreamApp(faust.App):
         )
 
 
-def create_app(settings: Settings, writer: Writer | None = None) -> StreamApp:
-    """The stream processor for ``settings``; ``writer`` replaces the Feast writer."""
+def app_options(settings: Settings) -> dict[str, Any]:
+    """The Faust app's configuration from ``settings``: broker, raw serializers, in-memory
+    tables (their changelogs are the state), partitions, timeouts and web page; the app's
+    data directory is created."""
     datadir = settings.stack_dir / "streams" / settings.stream_app_id
     datadir.mkdir(parents=True, exist_ok=True)
-    app = StreamApp(
-        settings,
-        settings.stream_app_id,
-        broker=[f"kafka://{host.strip()}" for host in settings.kafka_bootstrap.split(",")],
-        store="memory://",
-        datadir=str(datadir),
-        autodiscover=False,
-        key_serializer="raw",
-        value_serializer="raw",
-        topic_partitions=settings.topic_partitions,
-        topic_replication_factor=settings.topic_replication,
-        broker_session_timeout=settings.worker_session_timeout_seconds,
-        broker_heartbeat_interval=settings.worker_session_timeout_seconds / 5,
-        consumer_auto_offset_reset="earliest",
-        web_port=settings.worker_web_port,
-        web_bind=settings.worker_web_host,
-        web_host=settings.worker_web_host,
-    )
+    return {
+        "broker": [f"kafka://{host.strip()}" for host in settings.kafka_bootstrap.split(",")],
+        "store": "memory://",
+        "datadir": str(datadir),
+        "autodiscover": False,
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+        "topic_partitions": settings.topic_partitions,
+        "topic_replication_factor": settings.topic_replication,
+        "broker_session_timeout": settings.worker_session_timeout_seconds,
+        "broker_heartbeat_interval": settings.worker_session_timeout_seconds / 5,
+        "consumer_auto_offset_reset": "earliest",
+        "web_port": settings.worker_web_port,
+        "web_bind": settings.worker_web_host,
+        "web_host": settings.worker_web_host,
+    }
+
+
+def create_app(settings: Settings, writer: Writer | None = None) -> StreamApp:
+    """The stream processor for ``settings``; ``writer`` replaces the Feast writer."""
+    app = StreamApp(settings, settings.stream_app_id, **app_options(settings))
     metrics = StreamMetrics()
     sink = FeatureSink(
         writer or FeastWriter(settings),

@@ -33,7 +33,10 @@ PROMETHEUS_MULTIPROCESS_VARIABLES = (
 class WorkerProcess:
     """One worker process; its output goes to ``<log_dir>/<name>.log``."""
 
-    def __init__(self, settings: Settings, name: str, log_dir: Path) -> None:
+    def __init__(
+        self, settings: Settings, name: str, log_dir: Path, *, app: str = "streams.app"
+    ) -> None:
+        """``app``: the module whose ``app`` the worker runs (``faust -A <app> worker``)."""
         self.name = name
         self.port = free_port()
         self.log_path = log_dir / f"{name}.log"
@@ -42,7 +45,7 @@ class WorkerProcess:
         # Importing feast sets PROMETHEUS_MULTIPROC_DIR in this process; inherited, it
         # would switch the worker's Prometheus client to files shared between processes.
         self.process = start_process(
-            [sys.executable, "-m", "faust", "-A", "streams.app", "worker", "-l", "info"],
+            [sys.executable, "-m", "faust", "-A", app, "worker", "-l", "info"],
             self.log_path,
             env=env,
             unset=PROMETHEUS_MULTIPROCESS_VARIABLES,

@@ -24,6 +24,7 @@ def _env(root: Path) -> dict[str, str]:
         "OFFERS_STACK_REDIS_PORT": "0",
         "OFFERS_TOPIC_PARTITIONS": "2",
         "OFFERS_FEAST_DATA_DIR": str(root / "feast"),
+        "OFFERS_MODEL_DIR": str(root / "registry"),
     }
 
 

@@ -1,0 +1,785 @@
+"""Decision latency: from a search's produce time to its decision record, at fixed input
+rates, beside a worker that does no work, in the same run.
+
+Starts the local stack on free ports in a temporary directory; trains the bootstrap model
+into a temporary registry (the champion); writes one active campaign (the ``search``
+trigger, every route, SMS in every language), SMS consent for each of ``--customers``
+customers and the sailings of the coming week. Two workers run side by side:
+
+- ``engine``: one ``faust -A streams.app worker`` (decisions on the wall clock); a search
+  on ``events.booking`` becomes one record on ``offers.decisions`` whose
+  ``trigger_event_id`` is the search's ``event_id``;
+- ``passthrough``: one ``faust -A bench.passthrough worker``, which copies each record of
+  ``bench.passthrough.in`` to ``bench.passthrough.out`` (consume, produce, nothing else).
+
+A step feeds one of them searches (customers drawn from the pool, the routes of the
+network that have a sailing in the coming week, unique ids, event time now, keyed by
+customer) at a fixed rate for ``--seconds``, each record stamped with its send time. An
+event's latency is its output record's Kafka timestamp (set by the worker's producer)
+minus its input record's. After the step, the outputs are read from the offsets the
+output topic had before it, until every event has one, ``DRAIN_S`` have passed or none
+came for ``DRAIN_IDLE_S`` (the rest are missing). A step is sustained when at least 97 %
+of its events have an output within 5 s of its last send and p99 is under 2 s.
+
+After a warm-up step of each (not reported): at each rate of ``--rates``, ``--repeats``
+times, a step of the engine and one of the pass-through in turn (which goes first
+alternates). Then each steps up from its last sustained rate of those, 1.5 times at a
+time, one step per rate, the two still alternating, until a step is not sustained, the
+next rate is one of ``--rates`` it did not sustain, the producer cannot keep the rate or
+``--max-rate`` is passed; its highest sustained rate is the last that was.
+
+Each step also records what explains its numbers: the acknowledgement times of its input
+records, the worker's CPU time per event, the machine's load average and, for the engine,
+its feature flushes (a decision waits until its search's feature row is in Redis). The CPU
+each worker uses while idle is measured once, after the warm-up.
+
+Prints JSON and a table: per rate, the median p50/p95/p99 of each, the ratios engine /
+pass-through and the CPU per event; the decisions by outcome and reason; the highest
+sustained rate of each.
+
+    .venv/bin/python -m bench.decision_latency [--rates 50,200,500] [--seconds 20]
+        [--customers 5000] [--repeats 1] [--max-rate 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from contextlib import closing
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from bench.passthrough import INPUT, OUTPUT
+from bench.stack import temporary_stack
+from features.store import apply_feature_repo
+from models.bootstrap import bootstrap, register
+from models.registry import ModelRegistry
+from offers.campaigns import CampaignCreate, network
+from offers.campaigns.audit import Actor
+from offers.campaigns.lifecycle import LifecycleAction
+from offers.contracts import BookingEvent, ConsentChange, ConsentScope, ConsentSource, encode
+from offers.contracts.events import BookingAction, SailingUpdate
+from offers.roles import Role
+from offers.settings import Settings
+from offers.stack.kafka import create_topics, end_offsets
+from offers.stack.workers import WorkerProcess
+from offers.state.campaigns import CampaignStore
+from offers.state.compacted import TopicWriter
+from offers.topics import BOOKING, DECISIONS
+from simulators.routes import all_routes
+from simulators.sailings import SailingLoads, build_schedule, sailing_update_fields
+from simulators.sink import KafkaEventProducer
+
+ENGINE = "engine"
+PASSTHROUGH = "passthrough"
+SUSTAINED_SHARE = 0.97
+SUSTAINED_WITHIN_MS = 5_000
+SUSTAINED_P99_MS = 2_000.0
+STEP_UP = 1.5
+DRAIN_S = 120.0
+DRAIN_IDLE_S = 20.0
+WARMUP_RATE = 20.0
+WARMUP_S = 5.0
+WARMUP_DRAIN_S = 180.0
+"""The first step waits for the worker to join its group and load the model."""
+STATE_WAIT_S = 60.0
+IDLE_S = 5.0
+SAILING_DAYS = 7
+CONSENT_SAMPLE = 100
+MIN_SLEEP_S = 0.001
+POLL_MS = 200
+MODEL_ROWS = 20_000
+LATENCY_KEYS = ("p50_ms", "p95_ms", "p99_ms")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    """A worker, the topic it is fed and the topic its outputs are read from."""
+
+    name: str
+    worker: WorkerProcess
+    input_topic: str
+    output_topic: str
+    read: Callable[[bytes], tuple[str, str | None]]
+    """The event id an output answers, and its ``outcome/reason`` (None: it has none)."""
+    flushes: Callable[[], tuple[float, float]] | None = None
+    """The worker's feature flushes so far: how many, and the seconds they took."""
+
+
+def _read_decision(value: bytes) -> tuple[str, str | None]:
+    record = orjson.loads(value)
+    return str(record["trigger_event_id"]), f"{record['outcome']}/{record['reason']}"
+
+
+def _read_copy(value: bytes) -> tuple[str, str | None]:
+    return str(orjson.loads(value)["event_id"]), None
+
+
+def _engine_flushes(engine: WorkerProcess) -> tuple[float, float]:
+    metrics = engine.metrics()
+    count = sum(v for (n, _), v in metrics.items() if n == "offers_feature_flush_seconds_count")
+    seconds = sum(v for (n, _), v in metrics.items() if n == "offers_feature_flush_seconds_sum")
+    return count, seconds
+
+
+def _cpu_s(pid: int) -> float:
+    """User and system CPU seconds of a live process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+class Searches:
+    """Search events of a pool of customers on some routes, each id new."""
+
+    def __init__(self, customers: list[str], routes: list[str], seed: int) -> None:
+        self.customers = customers
+        self.routes = routes
+        self.random = random.Random(seed)
+        self.made = 0
+
+    def next(self) -> tuple[str, bytes, bytes]:
+        """A search made now: its event id, record key and record value."""
+        self.made += 1
+        customer = self.random.choice(self.customers)
+        event = BookingEvent(
+            event_id=f"bench-search-{self.made}",
+            event_time=datetime.now(UTC),
+            customer_id=customer,
+            action=BookingAction.SEARCH,
+            route_id=self.random.choice(self.routes),
+        )
+        return event.event_id, customer.encode(), encode(event)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One pipeline fed at one rate for a while, and what came out."""
+
+    pipeline: str
+    rate: float
+    events: int
+    sent_per_s: float
+    outputs: int
+    missing: int
+    within_5s_share: float
+    """Events with an output at most 5 s after the step's last send, over all events."""
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+    drain_s: float
+    """From the end of sending to the reading of the last output found."""
+    sustained: bool
+    producer_kept_rate: bool
+    ack_p50_ms: float | None
+    ack_p99_ms: float | None
+    """From a send to the broker's acknowledgement of the input record."""
+    worker_cpu_ms_per_event: float
+    """The worker's CPU time from the first send to the last output read, per event."""
+    load_1m: float
+    """The machine's load average at the end of the step."""
+    feature_flushes: int | None = None
+    feature_flush_ms_mean: float | None = None
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+def _acked(acks: list[float], stamp: int, metadata: object) -> None:
+    """On the producer's thread: the record sent at ``stamp`` is acknowledged."""
+    acks.append(float(time.time_ns() // 1_000_000 - stamp))
+
+
+def _percentiles(latencies: list[float]) -> tuple[float | None, float | None, float | None]:
+    if len(latencies) < 2:
+        only = latencies[0] if latencies else None
+        return only, only, only
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return cuts[49], cuts[94], cuts[98]
+
+
+class Bench:
+    """Runs steps: paces searches into a pipeline, then reads and matches its outputs."""
+
+    def __init__(self, settings: Settings, searches: Searches, producer: KafkaProducer) -> None:
+        self.settings = settings
+        self.searches = searches
+        self.producer = producer
+
+    def step(
+        self,
+        pipeline: Pipeline,
+        rate: float,
+        seconds: float,
+        drain_s: float = DRAIN_S,
+        idle_s: float = DRAIN_IDLE_S,
+    ) -> Step:
+        """Feed ``pipeline`` searches at ``rate`` for ``seconds``, and read its outputs."""
+        start = end_offsets(self.settings.kafka_bootstrap, [pipeline.output_topic])
+        flushes_before = pipeline.flushes() if pipeline.flushes else None
+        cpu_before = _cpu_s(pipeline.worker.process.pid)
+        sent, acks, sent_per_s = self._send(pipeline.input_topic, rate, seconds)
+        last_ms = max(sent.values())
+        outputs, drain = self._collect(pipeline, start, sent, drain_s, idle_s)
+        cpu = _cpu_s(pipeline.worker.process.pid) - cpu_before
+        flushes, flush_ms = None, None
+        if pipeline.flushes is not None and flushes_before is not None:
+            count, flush_s = pipeline.flushes()
+            flushes = int(count - flushes_before[0])
+            flush_ms = 1000 * (flush_s - flushes_before[1]) / flushes if flushes else None
+        ack_p50, _, ack_p99 = _percentiles(acks)
+        latencies = [float(out_ms - sent[event_id]) for event_id, (out_ms, _) in outputs.items()]
+        within = sum(out_ms <= last_ms + SUSTAINED_WITHIN_MS for out_ms, _ in outputs.values())
+        p50, p95, p99 = _percentiles(latencies)
+        share = within / len(sent)
+        return Step(
+            pipeline=pipeline.name,
+            rate=rate,
+            events=len(sent),
+            sent_per_s=sent_per_s,
+            outputs=len(outputs),
+            missing=len(sent) - len(outputs),
+            within_5s_share=share,
+            p50_ms=p50,
+            p95_ms=p95,
+            p99_ms=p99,
+            max_ms=max(latencies, default=None),
+            drain_s=drain,
+            sustained=share >= SUSTAINED_SHARE and p99 is not None and p99 < SUSTAINED_P99_MS,
+            producer_kept_rate=sent_per_s >= SUSTAINED_SHARE * rate,
+            ack_p50_ms=ack_p50,
+            ack_p99_ms=ack_p99,
+            worker_cpu_ms_per_event=1000 * cpu / len(sent),
+            load_1m=os.getloadavg()[0],
+            feature_flushes=flushes,
+            feature_flush_ms_mean=flush_ms,
+            outcomes=dict(
+                Counter(label for _, label in outputs.values() if label is not None).most_common()
+            ),
+        )
+
+    def _send(
+        self, topic: str, rate: float, seconds: float
+    ) -> tuple[dict[str, int], list[float], float]:
+        """Searches at ``rate`` per second for ``seconds``: each one's send time (ms, the
+        record's timestamp) by event id, the milliseconds until each was acknowledged,
+        and the rate achieved."""
+        total = max(2, round(rate * seconds))
+        sent: dict[str, int] = {}
+        acks: list[float] = []
+        started = time.monotonic()
+        for n in range(total):
+            ahead = started + n / rate - time.monotonic()
+            if ahead > MIN_SLEEP_S:
+                time.sleep(ahead)
+            event_id, key, value = self.searches.next()
+            stamp = time.time_ns() // 1_000_000
+            future = self.producer.send(topic, key=key, value=value, timestamp_ms=stamp)
+            future.add_callback(_acked, acks, stamp)
+            sent[event_id] = stamp
+        last = time.monotonic()
+        self.producer.flush()
+        return sent, acks, (total - 1) / max(last - started, 1e-9)
+
+    def _collect(
+        self,
+        pipeline: Pipeline,
+        start: dict[tuple[str, int], int],
+        sent: dict[str, int],
+        drain_s: float,
+        idle_s: float,
+    ) -> tuple[dict[str, tuple[int, str | None]], float]:
+        """The first output of each sent event, from ``start`` on: its timestamp and label,
+        read until all are there, ``drain_s`` have passed or none came for ``idle_s``; and
+        the seconds from the end of sending to the last output read."""
+        began = time.monotonic()
+        found: dict[str, tuple[int, str | None]] = {}
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+        )
+        try:
+            parts = [TopicPartition(topic, partition) for topic, partition in start]
+            consumer.assign(parts)
+            for part in parts:
+                consumer.seek(part, start[(part.topic, part.partition)])
+            last_found = began
+            while len(found) < len(sent):
+                now = time.monotonic()
+                if now - began > drain_s or now - last_found > idle_s:
+                    break
+                if pipeline.worker.process.poll() is not None:
+                    raise RuntimeError(f"{pipeline.name} exited: {pipeline.worker.log_tail()}")
+                batches = consumer.poll(timeout_ms=POLL_MS, max_records=10_000)
+                for records in batches.values():
+                    for record in records:
+                        event_id, label = pipeline.read(record.value)
+                        if event_id in sent and event_id not in found:
+                            found[event_id] = (int(record.timestamp), label)
+                            last_found = time.monotonic()
+        finally:
+            consumer.close()
+        return found, last_found - began
+
+
+# The world the engine decides in --------------------------------------------------------
+
+
+def _train_model(registry_dir: Path, seed: int) -> str:
+    """The bootstrap model, registered and promoted champion: its version."""
+    return register(ModelRegistry(registry_dir), bootstrap(MODEL_ROWS, seed), promote=True)
+
+
+def _campaign(now: datetime) -> CampaignCreate:
+    """Every route, on every search, by SMS in every language, all day for 30 days."""
+    texts = {
+        "it": "Ciao {name}! {discount} su {sailing} da {port}, entro {expiry}.",
+        "en": "Hi {name}! {discount} off {sailing} from {port}, until {expiry}.",
+        "de": "Hallo {name}! {discount} auf {sailing} ab {port}, bis {expiry}.",
+        "fr": "Bonjour {name} ! {discount} sur {sailing} depuis {port}, jusqu'au {expiry}.",
+    }
+    start = now.replace(microsecond=0)
+    return CampaignCreate.model_validate(
+        {
+            "name": "Searchers, every route",
+            "description": "10 % off the searched route for customers who search it",
+            "offer": {
+                "kind": "percent_discount",
+                "percent": 10,
+                "all_routes": True,
+                "cost_eur": 2.0,
+            },
+            "templates": [
+                {"channel": "sms", "language": language, "text": text}
+                for language, text in texts.items()
+            ],
+            "targeting": {"triggers": ["search"]},
+            "schedule": {
+                "start": start.isoformat(),
+                "end": (start + timedelta(days=30)).isoformat(),
+                "days": [1, 2, 3, 4, 5, 6, 7],
+            },
+            "channels": ["sms"],
+            "budget": {"max_sends": 1_000_000},
+            "frequency_cap": {"per_day": 1, "per_week": 2},
+            "priority_eur": 12.0,
+            "holdout_share": 0.1,
+            "offer_expiry_hours": 48,
+        }
+    )
+
+
+def _activate_campaign(settings: Settings) -> str:
+    writer = TopicWriter(settings.kafka_bootstrap)
+    store = CampaignStore(settings.kafka_bootstrap, writer)
+    try:
+        actor = Actor(user_id="bench", role=Role.ADMIN)
+        campaign = store.create(_campaign(datetime.now(UTC)), actor)
+        return store.move(campaign.id, LifecycleAction.ACTIVATE, actor).id
+    finally:
+        store.close()
+        writer.close()
+
+
+def _sailings(now: datetime, seed: int) -> list[SailingUpdate]:
+    """Every sailing departing in the coming ``SAILING_DAYS`` days, empty, as of now."""
+    schedule = build_schedule(
+        all_routes(), now.date(), now.date() + timedelta(days=SAILING_DAYS), seed
+    )
+    loads = SailingLoads(schedule)
+    now_ms = int(now.timestamp() * 1000)
+    return [
+        SailingUpdate(
+            event_id=f"bench-sailing-{i}",
+            event_time=now,
+            **sailing_update_fields(loads, i, now_ms, "scheduled"),
+        )
+        for i in range(len(schedule))
+        if int(schedule.departure_ms[i]) > now_ms
+    ]
+
+
+def _consents(customers: Iterable[str], now: datetime) -> list[ConsentChange]:
+    return [
+        ConsentChange(
+            event_id=f"bench-consent-{customer}",
+            event_time=now,
+            customer_id=customer,
+            scope=ConsentScope.SMS,
+            granted=True,
+            source=ConsentSource.APP,
+        )
+        for customer in customers
+    ]
+
+
+def _wait_for(what: str, check: Callable[[], bool], worker: WorkerProcess) -> float:
+    """Seconds until ``check`` holds (asked every 0.2 s)."""
+    began = time.monotonic()
+    while not check():
+        if worker.process.poll() is not None:
+            raise RuntimeError(f"{worker.name} exited: {worker.log_tail()}")
+        if time.monotonic() - began > STATE_WAIT_S:
+            raise RuntimeError(f"the engine's worker holds no {what} after {STATE_WAIT_S} s")
+        time.sleep(0.2)
+    return time.monotonic() - began
+
+
+def _engine_holds(
+    engine: WorkerProcess, campaign: str, customers: list[str], sailings: int, seed: int
+) -> dict[str, float]:
+    """Wait until the engine's worker holds the campaign, the consent (a sample) and the
+    sailings; the seconds each took."""
+    sample = random.Random(seed).sample(customers, min(CONSENT_SAMPLE, len(customers)))
+    return {
+        "campaign": _wait_for(
+            "active campaign",
+            lambda: any(
+                c["id"] == campaign and c["status"] == "active" for c in engine.page("/campaigns")
+            ),
+            engine,
+        ),
+        "consent": _wait_for(
+            "consent",
+            lambda: all(engine.page(f"/consent/{c}").get("sms") is True for c in sample),
+            engine,
+        ),
+        "sailings": _wait_for(
+            "sailings", lambda: len(engine.page("/sailings")) >= sailings, engine
+        ),
+    }
+
+
+# The run ------------------------------------------------------------------------------
+
+
+def _order(items: list[T], turn: int) -> list[T]:
+    """``items``, reversed every other turn."""
+    return items if turn % 2 == 0 else items[::-1]
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
+
+
+def _summary(steps: list[Step]) -> dict[str, Any]:
+    """Medians of a pipeline's steps at one rate."""
+    return {
+        **{key: _rounded(_median([getattr(s, key) for s in steps])) for key in LATENCY_KEYS},
+        "worker_cpu_ms_per_event": _rounded(_median([s.worker_cpu_ms_per_event for s in steps]), 2),
+        "ack_p99_ms": _rounded(_median([s.ack_p99_ms for s in steps])),
+        "load_1m": _rounded(_median([s.load_1m for s in steps]), 2),
+        "missing": sum(s.missing for s in steps),
+        "sustained": all(s.sustained for s in steps),
+        "steps": len(steps),
+    }
+
+
+def _rounded(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _ratio(engine: float | None, passthrough: float | None) -> float | None:
+    if engine is None or not passthrough:
+        return None
+    return round(engine / passthrough, 2)
+
+
+def _highest(
+    bench: Bench,
+    pipelines: list[Pipeline],
+    steps: dict[float, dict[str, list[Step]]],
+    rates: list[float],
+    args: argparse.Namespace,
+) -> dict[str, dict[str, Any]]:
+    """The highest sustained rate of each pipeline and why the search stopped. From its
+    last sustained rate of ``rates``, steps up 1.5 times at a time below the first rate
+    it did not sustain, if any (its steps are added to ``steps``)."""
+    highest: dict[str, dict[str, Any]] = {}
+    searching: dict[str, tuple[Pipeline, float | None]] = {}
+    for pipeline in pipelines:
+        best: float | None = None
+        ceiling: float | None = None
+        for rate in rates:
+            if not all(s.sustained for s in steps[rate][pipeline.name]):
+                ceiling = rate
+                break
+            best = rate
+        stopped = None if ceiling is None else f"not sustained at {ceiling:g}/s"
+        highest[pipeline.name] = {"rate": best, "stopped": stopped}
+        if best is not None:
+            searching[pipeline.name] = (pipeline, ceiling)
+    turn = 0
+    while searching:
+        for name in _order(list(searching), turn):
+            pipeline, ceiling = searching[name]
+            result = highest[name]
+            rate = float(round(result["rate"] * STEP_UP))
+            if ceiling is not None and rate >= ceiling:
+                del searching[name]
+                continue
+            if rate > args.max_rate:
+                result["stopped"] = f"--max-rate {args.max_rate:g}/s reached"
+                del searching[name]
+                continue
+            step = bench.step(pipeline, rate, args.seconds)
+            steps.setdefault(rate, {}).setdefault(name, []).append(step)
+            if not step.producer_kept_rate:
+                result["stopped"] = f"the producer sent {step.sent_per_s:,.0f}/s of {rate:g}/s"
+                del searching[name]
+            elif not step.sustained:
+                result["stopped"] = f"not sustained at {rate:g}/s"
+                del searching[name]
+            else:
+                result["rate"] = rate
+        turn += 1
+    return highest
+
+
+def _by_rate(steps: dict[float, dict[str, list[Step]]]) -> list[dict[str, Any]]:
+    rows = []
+    for rate in sorted(steps):
+        measured = steps[rate]
+        row: dict[str, Any] = {"rate": rate}
+        for name in (ENGINE, PASSTHROUGH):
+            if name in measured:
+                row[name] = _summary(measured[name])
+        if ENGINE in row and PASSTHROUGH in row:
+            row["ratio"] = {
+                key.removesuffix("_ms"): _ratio(row[ENGINE][key], row[PASSTHROUGH][key])
+                for key in (*LATENCY_KEYS, "worker_cpu_ms_per_event")
+            }
+        outcomes: Counter[str] = Counter()
+        for step in measured.get(ENGINE, []):
+            outcomes.update(step.outcomes)
+        row["decisions"] = dict(outcomes.most_common())
+        rows.append(row)
+    return rows
+
+
+def _cell(value: float | None, unit: str = "", digits: int = 1) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}{unit}"
+
+
+def _triple(values: dict[str, Any] | None, keys: Iterable[str], unit: str = "") -> str:
+    return " / ".join(_cell(values[key], unit) for key in keys) if values else "–"
+
+
+def _print_tables(rows: list[dict[str, Any]], highest: dict[str, dict[str, Any]]) -> None:
+    print(
+        "| rate/s | engine p50 / p95 / p99 ms | pass-through p50 / p95 / p99 ms "
+        "| engine ÷ pass-through | CPU ms/event engine / pass-through "
+        "| sustained engine / pass-through | load 1 min |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | :---: | ---: |")
+    cpu = "worker_cpu_ms_per_event"
+    for row in rows:
+        engine, passthrough, ratio = row.get(ENGINE), row.get(PASSTHROUGH), row.get("ratio")
+        ratios = ("p50", "p95", "p99")
+        cpus = " / ".join(
+            _cell(part[cpu], digits=2) if part else "–" for part in (engine, passthrough)
+        )
+        if ratio and ratio[cpu] is not None:
+            cpus += f" ({ratio[cpu]:,.1f}×)"
+        sustained = " / ".join(
+            ("yes" if part["sustained"] else "no") if part else "–"
+            for part in (engine, passthrough)
+        )
+        loads = [part["load_1m"] for part in (engine, passthrough) if part]
+        cells = [
+            _triple(engine, LATENCY_KEYS),
+            _triple(passthrough, LATENCY_KEYS),
+            _triple(ratio, ratios, "×"),
+            cpus,
+            sustained,
+            _cell(max(loads), digits=2),
+        ]
+        print(f"| {row['rate']:g} | {' | '.join(cells)} |")
+    print()
+    print("| highest sustained rate | events/s | stopped by |")
+    print("| --- | ---: | --- |")
+    for name, result in highest.items():
+        rate = result["rate"]
+        print(f"| {name} | {'none' if rate is None else f'{rate:g}'} | {result['stopped']} |")
+    print()
+    print("| rate/s | engine decisions by outcome/reason |")
+    print("| ---: | --- |")
+    for row in rows:
+        counts = ", ".join(f"{label} {n:,}" for label, n in row["decisions"].items())
+        print(f"| {row['rate']:g} | {counts or '–'} |")
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """What the bench set up on the stack before the workers start."""
+
+    engine: Settings
+    passthrough: Settings
+    model: str
+    campaign: str
+    sailings: int
+    routes: list[str]
+    """Routes searched: those of the network with a sailing in the coming week."""
+    setup_s: dict[str, float]
+
+
+def _prepare(live: Settings, root: Path, customers: list[str], seed: int) -> World:
+    """The model, the feature repo, the topics, the campaign, the consent and the sailings."""
+    setup: dict[str, float] = {}
+    engine = Settings(
+        **{
+            **live.model_dump(),
+            "decision_clock": "wall",
+            "model_dir": root / "registry",
+            "stream_app_id": "bench-decisions",
+        }
+    )
+    mark = time.perf_counter()
+    model = _train_model(root / "registry", seed)
+    setup["model_s"] = time.perf_counter() - mark
+    apply_feature_repo(engine)
+    create_topics(live.kafka_bootstrap, live, (INPUT, OUTPUT))
+    campaign = _activate_campaign(engine)
+    now = datetime.now(UTC)
+    sailings = _sailings(now, seed)
+    with KafkaEventProducer(engine) as producer:
+        mark = time.perf_counter()
+        producer.produce(_consents(customers, now))
+        setup["consent_write_s"] = time.perf_counter() - mark
+        producer.produce(sailings)
+    routes = sorted(network.route_ids() & {sailing.route_id for sailing in sailings})
+    return World(
+        engine=engine,
+        passthrough=Settings(**{**live.model_dump(), "stream_app_id": "bench-passthrough"}),
+        model=model,
+        campaign=campaign,
+        sailings=len(sailings),
+        routes=routes,
+        setup_s=setup,
+    )
+
+
+def _measure(
+    bench: Bench, pipelines: list[Pipeline], rates: list[float], args: argparse.Namespace
+) -> tuple[dict[str, Any], dict[float, dict[str, list[Step]]], dict[str, dict[str, Any]]]:
+    """The warm-up steps and the idle CPU of each worker (% of a core), the steps by rate
+    and pipeline, and the highest sustained rates."""
+    warmup: dict[str, Any] = {
+        p.name: bench.step(p, WARMUP_RATE, WARMUP_S, WARMUP_DRAIN_S, WARMUP_DRAIN_S)
+        for p in pipelines
+    }
+    for name, step in warmup.items():
+        if step.missing:
+            raise RuntimeError(f"{name}: {step.missing} warm-up events without an output")
+    idle = [_cpu_s(p.worker.process.pid) for p in pipelines]
+    time.sleep(IDLE_S)
+    for p, before in zip(pipelines, idle, strict=True):
+        warmup[f"{p.name}_idle_cpu_percent"] = round(
+            100 * (_cpu_s(p.worker.process.pid) - before) / IDLE_S, 1
+        )
+    steps: dict[float, dict[str, list[Step]]] = {}
+    for repeat in range(args.repeats):
+        for i, rate in enumerate(rates):
+            for pipeline in _order(pipelines, repeat + i):
+                step = bench.step(pipeline, rate, args.seconds)
+                steps.setdefault(rate, {}).setdefault(pipeline.name, []).append(step)
+    highest = _highest(bench, pipelines, steps, rates, args)
+    return warmup, steps, highest
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rates", default="50,200,500", help="events/s, comma-separated")
+    parser.add_argument("--seconds", type=float, default=20.0, help="of each step")
+    parser.add_argument("--customers", type=int, default=5_000)
+    parser.add_argument("--repeats", type=int, default=1, help="steps per fixed rate")
+    parser.add_argument("--max-rate", type=float, default=3_000.0, help="of the step-up")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    rates = sorted({float(rate) for rate in args.rates.split(",")})
+    began = time.perf_counter()
+    customers = [f"bench-customer-{i}" for i in range(args.customers)]
+
+    with temporary_stack() as (live, root):
+        stack_s = time.perf_counter() - began
+        world = _prepare(live, root, customers, args.seed)
+        producer = KafkaProducer(
+            bootstrap_servers=live.kafka_bootstrap,
+            acks="all",
+            linger_ms=0,
+            client_id="bench-decision-latency",
+        )
+        with (
+            closing(producer),
+            WorkerProcess(world.engine, ENGINE, root) as engine,
+            WorkerProcess(
+                world.passthrough, PASSTHROUGH, root, app="bench.passthrough"
+            ) as passthrough,
+        ):
+            mark = time.perf_counter()
+            engine.wait_ready()
+            ready_s = time.perf_counter() - mark
+            held = _engine_holds(engine, world.campaign, customers, world.sailings, args.seed)
+            pipelines = [
+                Pipeline(
+                    ENGINE,
+                    engine,
+                    BOOKING.name,
+                    DECISIONS.name,
+                    _read_decision,
+                    partial(_engine_flushes, engine),
+                ),
+                Pipeline(PASSTHROUGH, passthrough, INPUT.name, OUTPUT.name, _read_copy),
+            ]
+            searches = Searches(customers, world.routes, args.seed)
+            bench = Bench(world.engine, searches, producer)
+            warmup, steps, highest = _measure(bench, pipelines, rates, args)
+
+    setup = {"stack_s": stack_s, **world.setup_s, "engine_ready_s": ready_s}
+    setup.update({f"engine_holds_{what}_s": seconds for what, seconds in held.items()})
+    rows = _by_rate(steps)
+    settings = world.engine
+    result = {
+        "customers": args.customers,
+        "seconds": args.seconds,
+        "repeats": args.repeats,
+        "rates": rates,
+        "model": world.model,
+        "campaign": world.campaign,
+        "sailings": world.sailings,
+        "routes": len(world.routes),
+        "topic_partitions": settings.topic_partitions,
+        "decision_batch_size": settings.decision_batch_size,
+        "decision_batch_ms": settings.decision_batch_ms,
+        "decision_feature_wait_ms": settings.decision_feature_wait_ms,
+        "feature_batch_rows": settings.feature_batch_rows,
+        "feature_flush_ms": settings.feature_flush_ms,
+        "cpus": os.cpu_count(),
+        "setup_s": {key: round(value, 1) for key, value in setup.items()},
+        "by_rate": rows,
+        "highest_sustained": highest,
+        "warmup": {k: asdict(v) if isinstance(v, Step) else v for k, v in warmup.items()},
+        "steps": [asdict(s) for rate in sorted(steps) for ss in steps[rate].values() for s in ss],
+        "elapsed_s": round(time.perf_counter() - began, 1),
+    }
+    print(json.dumps(result, indent=2))
+    print()
+    _print_tables(rows, highest)
+
+
+if __name__ == "__main__":
+    main()
