@@ -222,6 +222,13 @@ class Settings(BaseSettings):
     )
 
     # Decisions
+    worker_decisions: bool = Field(
+        True,
+        description=(
+            "OFFERS_WORKER_DECISIONS: whether workers run the decision agents beside the "
+            "feature agents (every worker of one group alike)."
+        ),
+    )
     decision_clock: Literal["wall", "event"] = Field(
         "wall",
         description=(

@@ -169,15 +169,15 @@ def create_app(settings: Settings, writer: Writer | None = None) -> StreamApp:
         ]
         return web.bytes(orjson.dumps(held), content_type="application/json")
 
-    decisions = DecisionAgents(
-        app,
-        settings,
-        campaigns=campaigns,
-        consent=consent,
-        sailings=processor.replicas[SAILING_STATE.name],
-        metrics=metrics,
-    )
-    decisions.install()
+    if settings.worker_decisions:
+        DecisionAgents(
+            app,
+            settings,
+            campaigns=campaigns,
+            consent=consent,
+            sailings=processor.replicas[SAILING_STATE.name],
+            metrics=metrics,
+        ).install()
 
     @app.page("/sailings")
     async def sailings_page(web: View, request: Request) -> Response:

@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from offers.settings import Settings
 from offers.stack.kafka import end_offsets
 from offers.stack.process import free_port, start_process
-from offers.topics import WORKER_TOPICS
+from offers.topics import INPUT_TOPICS, WORKER_TOPICS
 
 PROMETHEUS_MULTIPROCESS_VARIABLES = (
     "PROMETHEUS_MULTIPROCESS_DIR",
@@ -131,7 +131,8 @@ def group_lag(settings: Settings) -> int | None:
     done: dict[tuple[str, int], int] = {
         (tp.topic, tp.partition): int(meta.offset) for tp, meta in committed.items()
     }
-    ends = end_offsets(settings.kafka_bootstrap, (spec.name for spec in WORKER_TOPICS))
+    consumed = WORKER_TOPICS if settings.worker_decisions else INPUT_TOPICS
+    ends = end_offsets(settings.kafka_bootstrap, (spec.name for spec in consumed))
     return sum(end - max(done.get(tp, 0), 0) for tp, end in ends.items())
 
 

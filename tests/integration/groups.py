@@ -23,6 +23,8 @@ def worker_settings(stack: Settings, root: Path, app_id: str, redis_db: int) -> 
             "stack_dir": root,
             "allowed_lateness_seconds": int(LATENESS.total_seconds()),
             "worker_session_timeout_seconds": 6.0,
+            # the feature agents alone: decisions are tested on a stack of their own
+            "worker_decisions": False,
         }
     )
     apply_feature_repo(settings)
