@@ -31,7 +31,6 @@ from offers.contracts import (
     ValidationClock,
     decode,
     encode,
-    to_dead_letter,
 )
 from offers.contracts.events import consent_key
 from offers.errors import ContractError, FieldError
@@ -40,6 +39,7 @@ from offers.stack.kafka import create_topics
 from offers.state.campaigns import decode_change
 from offers.state.consent import decode_consent
 from offers.topics import CAMPAIGNS, CONSENT, DEAD_LETTER, GEOFENCE, TopicSpec
+from streams.dead_letters import send_dead_letter
 from streams.decisions.agent import DecisionAgents
 from streams.features.rows import Row
 from streams.metrics import StreamMetrics
@@ -287,14 +287,4 @@ class FeatureProcessor:
         return event, key
 
     async def _dead_letter(self, message: Any, error: Exception, stage: str) -> None:
-        letter = to_dead_letter(
-            message.value,
-            error,
-            source_topic=message.topic,
-            source_partition=message.partition,
-            source_offset=message.offset,
-            source_key=message.key,
-            stage=stage,
-        )
-        await self.dead_letters.send(key=message.key, value=encode(letter))
-        self.metrics.events.labels(message.topic, "dead_lettered").inc()
+        await send_dead_letter(self.dead_letters, message, error, stage, self.metrics)
