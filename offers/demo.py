@@ -22,8 +22,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, cast
 
 import typer
-from kafka import KafkaAdminClient
-from kafka.errors import KafkaError
 
 from offers.contracts import DecisionOutcome, OfferDecision, decode
 from offers.demo_setup import (
@@ -40,7 +38,7 @@ from offers.errors import StackError
 from offers.settings import Settings, get_settings
 from offers.stack import LocalStack, read_state
 from offers.stack.kafka import end_offsets
-from offers.stack.workers import WorkerProcess, wait_caught_up
+from offers.stack.workers import WorkerProcess, group_lag, wait_caught_up
 from offers.state.campaigns import CampaignStore
 from offers.state.compacted import TopicWriter
 from offers.stopping import stop_on_sigterm
@@ -238,21 +236,6 @@ def read_decisions(bootstrap: str, start: Mapping[int, int]) -> Iterator[OfferDe
         yield cast(OfferDecision, decode(raw, expected=OfferDecision))
 
 
-def group_lag_on(settings: Settings, topics: Iterable[str]) -> int | None:
-    """Records of ``topics`` the workers' group has not committed yet (None: unknown)."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    try:
-        group = settings.stream_app_id
-        committed = admin.list_group_offsets({group: None}).get(group, {})
-    except KafkaError:
-        return None
-    finally:
-        admin.close()
-    done = {(tp.topic, tp.partition): int(meta.offset) for tp, meta in committed.items()}
-    ends = end_offsets(settings.kafka_bootstrap, topics)
-    return sum(end - max(done.get(tp, 0), 0) for tp, end in ends.items())
-
-
 def wait_decisions_settled(
     settings: Settings, worker: WorkerProcess, quiet_s: float = 5.0, timeout: float = 300.0
 ) -> Samples:
@@ -265,7 +248,7 @@ def wait_decisions_settled(
             raise StackError(f"{worker.name} exited: {worker.log_tail()}")
         samples = worker.metrics()
         now = counter_total(samples, DECISIONS_COUNTER) + counter_total(samples, SIGNALS_COUNTER)
-        if now != made or group_lag_on(settings, (GEOFENCE.name, TRIGGERS.name)) != 0:
+        if now != made or group_lag(settings, (GEOFENCE.name, TRIGGERS.name)) != 0:
             made, since = now, time.monotonic()
         elif time.monotonic() - since >= quiet_s:
             return samples

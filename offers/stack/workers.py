@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -117,9 +118,10 @@ class WorkerProcess:
         self.stop()
 
 
-def group_lag(settings: Settings) -> int | None:
-    """Records of the topics the workers consume not yet committed by their group, or
-    None while the broker cannot tell yet (the group's coordinator is still starting)."""
+def group_lag(settings: Settings, topics: Iterable[str] | None = None) -> int | None:
+    """Records of ``topics`` (by default every topic the workers consume) not yet
+    committed by the workers' group, or None while the broker cannot tell yet (the
+    group's coordinator is still starting)."""
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     try:
         group = settings.stream_app_id
@@ -131,8 +133,10 @@ def group_lag(settings: Settings) -> int | None:
     done: dict[tuple[str, int], int] = {
         (tp.topic, tp.partition): int(meta.offset) for tp, meta in committed.items()
     }
-    consumed = WORKER_TOPICS if settings.worker_decisions else INPUT_TOPICS
-    ends = end_offsets(settings.kafka_bootstrap, (spec.name for spec in consumed))
+    if topics is None:
+        consumed = WORKER_TOPICS if settings.worker_decisions else INPUT_TOPICS
+        topics = [spec.name for spec in consumed]
+    ends = end_offsets(settings.kafka_bootstrap, topics)
     return sum(end - max(done.get(tp, 0), 0) for tp, end in ends.items())
 
 
