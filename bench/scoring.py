@@ -33,8 +33,8 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 
-from models.bootstrap import bootstrap
-from models.features import FeatureEncoder, FeatureMatrix
+from models.bootstrap import bootstrap, register
+from models.features import FeatureMatrix
 from models.inputs import Candidates, CustomerColumns
 from models.registry import ModelRegistry
 from models.scoring import Scorer
@@ -44,15 +44,8 @@ from models.training_set import simulated_training_set
 def _scorer(args: argparse.Namespace, directory: Path) -> Scorer:
     if args.registry is not None:
         return Scorer.from_registry(ModelRegistry(args.registry), threads=args.threads)
-    result = bootstrap(args.train_rows, args.seed)
     registry = ModelRegistry(directory)
-    version = registry.register(
-        result.booster,
-        features=FeatureEncoder().schema(),
-        metrics=result.evaluation.to_dict(),
-        data=result.data,
-        training=result.training,
-    )
+    version = register(registry, bootstrap(args.train_rows, args.seed))
     return Scorer(registry.load(version), threads=args.threads)
 
 
