@@ -14,6 +14,7 @@ Keys: ``offers:decisions:watermark`` (string, milliseconds since the epoch; only
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Literal, cast
 
@@ -34,6 +35,13 @@ return tostring(current)
 """
 
 ClockMode = Literal["wall", "event"]
+Clock = Callable[[], datetime]
+"""The wall clock, injected where Redis keys' expiries depend on it (tests control it)."""
+
+
+def wall_clock() -> datetime:
+    """The current time, in UTC."""
+    return datetime.now(UTC)
 
 
 def decision_time(mode: ClockMode, event_time: datetime, wall: datetime | None = None) -> datetime:
@@ -41,7 +49,7 @@ def decision_time(mode: ClockMode, event_time: datetime, wall: datetime | None =
     at = aware_utc(event_time, "event_time")
     if mode == "event":
         return at
-    return max(at, wall or datetime.now(UTC))
+    return max(at, wall or wall_clock())
 
 
 class Watermark:
@@ -66,6 +74,6 @@ def periodic_time(
     less ``lateness``: events up to that late (a booking that settles a quote, on a
     partition that lags the others) are still in time."""
     if mode == "wall":
-        return datetime.now(UTC) - lateness
+        return wall_clock() - lateness
     mark = watermark.current()
     return None if mark is None else mark - lateness

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -54,6 +53,7 @@ from offers.campaigns import Campaign
 from offers.contracts.base import IDENTIFIER_PATTERN, aware_utc
 from offers.contracts.events import Channel
 from offers.settings import Settings
+from streams.decisions.clock import Clock, wall_clock
 from streams.decisions.policy import local_date, local_day, local_midnight, local_week, zone_info
 
 LEDGER_PREFIX = "offers:ledger:"
@@ -175,10 +175,6 @@ return 1
 """
 
 
-def _wall_clock() -> datetime:
-    return datetime.now(UTC)
-
-
 class Refusal(StrEnum):
     """Why a send was not reserved."""
 
@@ -284,7 +280,7 @@ class Reservation:
 class ContactLedger:
     """Caps, cooldown, suppression and budgets of sends, held atomically in Redis."""
 
-    def __init__(self, redis: Redis, *, clock: Callable[[], datetime] = _wall_clock) -> None:
+    def __init__(self, redis: Redis, *, clock: Clock = wall_clock) -> None:
         """``clock`` is the wall clock; see :meth:`_lateness`."""
         self._redis = redis
         self._clock = clock

@@ -50,8 +50,8 @@ Keys (customer ids never contain ``/`` or whitespace):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import orjson
@@ -60,6 +60,7 @@ from redis.client import Pipeline
 
 from offers.contracts.base import aware_utc
 from offers.contracts.events import BookingAction, BookingEvent
+from streams.decisions.clock import Clock, wall_clock
 from streams.decisions.triggers import (
     ABANDON_WINDOW,
     MAX_PENDING_QUOTES,
@@ -75,8 +76,6 @@ WATCH_GRACE = timedelta(days=1)
 CLAIM_LEASE = timedelta(seconds=30)
 """How long a claimed customer is left to its claimer by default."""
 
-Clock = Callable[[], datetime]
-
 _MS = timedelta(milliseconds=1)
 _OBSERVED = frozenset({BookingAction.QUOTE, BookingAction.BOOK})
 
@@ -89,11 +88,6 @@ for _, id in ipairs(ids) do
 end
 return ids
 """
-
-
-def wall_clock() -> datetime:
-    """The current time, in UTC."""
-    return datetime.now(UTC)
 
 
 class QuoteBook:

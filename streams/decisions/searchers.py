@@ -27,26 +27,20 @@ Keys (route ids never contain ``/`` or whitespace):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from redis import Redis
 
 from offers.contracts.base import aware_utc
+from streams.decisions.clock import Clock, wall_clock
 from streams.features.windows import to_ms
 
 SEARCHERS_KEY = "offers:searchers:{route_id}"
 SEARCHERS_GRACE = timedelta(days=1)
 """How long a route's key outlives its latest member's window."""
 _GRACE_S = math.ceil(SEARCHERS_GRACE.total_seconds())
-
-Clock = Callable[[], datetime]
-
-
-def wall_clock() -> datetime:
-    """The current time, in UTC."""
-    return datetime.now(UTC)
 
 
 class RouteSearchers:
