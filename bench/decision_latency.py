@@ -68,16 +68,15 @@ from models.bootstrap import bootstrap, register
 from models.registry import ModelRegistry
 from offers.campaigns import CampaignCreate, network
 from offers.campaigns.audit import Actor
-from offers.campaigns.lifecycle import LifecycleAction
-from offers.contracts import BookingEvent, ConsentChange, ConsentScope, ConsentSource, encode
+from offers.contracts import BookingEvent, ConsentScope, encode
 from offers.contracts.events import BookingAction, SailingUpdate
 from offers.roles import Role
 from offers.settings import Settings
 from offers.stack.kafka import create_topics, end_offsets
 from offers.stack.workers import WorkerProcess
-from offers.state.campaigns import CampaignStore
-from offers.state.compacted import TopicWriter
+from offers.state.campaigns import launch
 from offers.topics import BOOKING, DECISIONS
+from simulators.consent import consent_changes
 from simulators.routes import all_routes
 from simulators.sailings import SailingLoads, build_schedule, sailing_update_fields
 from simulators.sink import KafkaEventProducer
@@ -383,15 +382,8 @@ def _campaign(now: datetime) -> CampaignCreate:
 
 
 def _activate_campaign(settings: Settings) -> str:
-    writer = TopicWriter(settings.kafka_bootstrap)
-    store = CampaignStore(settings.kafka_bootstrap, writer)
-    try:
-        actor = Actor(user_id="bench", role=Role.ADMIN)
-        campaign = store.create(_campaign(datetime.now(UTC)), actor)
-        return store.move(campaign.id, LifecycleAction.ACTIVATE, actor).id
-    finally:
-        store.close()
-        writer.close()
+    actor = Actor(user_id="bench", role=Role.ADMIN)
+    return launch(settings.kafka_bootstrap, _campaign(datetime.now(UTC)), actor).id
 
 
 def _sailings(now: datetime, seed: int) -> list[SailingUpdate]:
@@ -409,20 +401,6 @@ def _sailings(now: datetime, seed: int) -> list[SailingUpdate]:
         )
         for i in range(len(schedule))
         if int(schedule.departure_ms[i]) > now_ms
-    ]
-
-
-def _consents(customers: Iterable[str], now: datetime) -> list[ConsentChange]:
-    return [
-        ConsentChange(
-            event_id=f"bench-consent-{customer}",
-            event_time=now,
-            customer_id=customer,
-            scope=ConsentScope.SMS,
-            granted=True,
-            source=ConsentSource.APP,
-        )
-        for customer in customers
     ]
 
 
@@ -658,7 +636,8 @@ def _prepare(live: Settings, root: Path, customers: list[str], seed: int) -> Wor
     sailings = _sailings(now, seed)
     with KafkaEventProducer(engine) as producer:
         mark = time.perf_counter()
-        producer.produce(_consents(customers, now))
+        # every customer of the pool grants SMS
+        producer.produce(consent_changes(customers, seed, at=now, shares={ConsentScope.SMS: 1.0}))
         setup["consent_write_s"] = time.perf_counter() - mark
         producer.produce(sailings)
     routes = sorted(network.route_ids() & {sailing.route_id for sailing in sailings})

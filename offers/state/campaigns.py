@@ -134,5 +134,18 @@ class CampaignStore:
         self.view.close()
 
 
+def launch(bootstrap: str, body: CampaignCreate, actor: Actor) -> Campaign:
+    """Create a campaign and activate it, with a store of its own (for tools and tests
+    that set up a campaign and go on)."""
+    writer = TopicWriter(bootstrap)
+    store = CampaignStore(bootstrap, writer)
+    try:
+        created = store.create(body, actor)
+        return store.move(created.id, LifecycleAction.ACTIVATE, actor)
+    finally:
+        store.close()
+        writer.close()
+
+
 def _now() -> datetime:
     return datetime.now(UTC)

@@ -28,7 +28,7 @@ from offers.contracts import (
 from offers.roles import Role
 from offers.settings import Settings
 from offers.stack.kafka import end_offsets
-from offers.state.campaigns import CampaignStore
+from offers.state.campaigns import launch
 from offers.state.compacted import TopicWriter
 from offers.topics import CONSENT, DECISIONS
 from tests.integration.kafka_io import read_records
@@ -97,14 +97,7 @@ def every_trigger_wire(start: datetime, days: int) -> dict[str, Any]:
 
 
 def active_campaign(settings: Settings, wire: dict[str, Any]) -> Campaign:
-    writer = TopicWriter(settings.kafka_bootstrap)
-    store = CampaignStore(settings.kafka_bootstrap, writer)
-    try:
-        created = store.create(CampaignCreate(**wire), ACTOR)
-        return store.move(created.id, "activate", ACTOR)
-    finally:
-        store.close()
-        writer.close()
+    return launch(settings.kafka_bootstrap, CampaignCreate(**wire), ACTOR)
 
 
 def grant(settings: Settings, grants: Iterable[tuple[str, Channel]]) -> int:
