@@ -49,15 +49,17 @@ from offers.contracts import (
     ValidationClock,
     decode,
     encode,
-    to_dead_letter,
 )
 from offers.errors import ContractError
 from offers.settings import Settings
 from offers.topics import BOOKING, DEAD_LETTER, DECISIONS, GEOFENCE, SAILING, SOCIAL, TRIGGERS
+from streams.dead_letters import send_dead_letter
 from streams.decisions.clock import Watermark, decision_time, periodic_time
 from streams.decisions.context import DECISION_FEATURES
 from streams.decisions.decider import Decider, Snapshot
 from streams.decisions.model_slot import ModelSlot
+from streams.decisions.quotes import QuoteBook
+from streams.decisions.searchers import RouteSearchers
 from streams.decisions.triggers import (
     ABANDON_WINDOW,
     SailingSignal,
@@ -111,6 +113,8 @@ class DecisionAgents:
             settings.redis_url, socket_timeout=5, socket_connect_timeout=2, retry_on_timeout=False
         )
         self.watermark = Watermark(self.redis)
+        self.quotes = QuoteBook(self.redis)
+        self.searchers = RouteSearchers(self.redis, timedelta(hours=settings.searcher_window_hours))
         self.slot = ModelSlot(ModelRegistry(settings.model_dir or default_registry_dir()))
         self._decider: Decider | None = None
         self._degraded = False
@@ -170,7 +174,14 @@ class DecisionAgents:
     def _ready_decider(self) -> Decider:
         if self._decider is None:
             reader = OnlineReader.from_settings(self.settings, DECISION_FEATURES, event_times=True)
-            self._decider = Decider(self.settings, self.redis, reader, self.slot)
+            self._decider = Decider(
+                self.settings,
+                self.redis,
+                reader,
+                self.slot,
+                quotes=self.quotes,
+                searchers=self.searchers,
+            )
         return self._decider
 
     async def _read(
@@ -235,8 +246,7 @@ class DecisionAgents:
                 self.sailing_rows[key] = _sailing_row(update)
 
     def _audiences(self, signals: Sequence[SailingSignal], now: datetime) -> list[list[str]]:
-        searchers = self._ready_decider().searchers
-        return [searchers.recent(signal.route_id, now) for signal in signals]
+        return [self.searchers.recent(signal.route_id, now) for signal in signals]
 
     async def _send_hits(self, hits: Sequence[TriggerHit]) -> None:
         records = [(hit.customer_id, encode(to_signal(hit))) for hit in hits]
@@ -259,7 +269,7 @@ class DecisionAgents:
         )
         if now is None:
             return
-        quotes = self._ready_decider().quotes
+        quotes = self.quotes
         claimed = await asyncio.to_thread(quotes.claim_due, now)
         for customer_id in claimed:
             hits = await asyncio.to_thread(quotes.pending, customer_id, now)
@@ -300,17 +310,7 @@ class DecisionAgents:
         await asyncio.gather(*pending)
 
     async def _dead_letter(self, message: Any, error: Exception, stage: str) -> None:
-        letter = to_dead_letter(
-            message.value,
-            error,
-            source_topic=message.topic,
-            source_partition=message.partition,
-            source_offset=message.offset,
-            source_key=message.key,
-            stage=stage,
-        )
-        await self.dead_letters.send(key=message.key, value=encode(letter))
-        self.metrics.events.labels(message.topic, "dead_lettered").inc()
+        await send_dead_letter(self.dead_letters, message, error, stage, self.metrics)
 
 
 def _sailing_row(update: SailingUpdate) -> bytes:

@@ -73,6 +73,8 @@ class Decider:
         reader: OnlineReader,
         slot: ModelSlot,
         *,
+        quotes: QuoteBook,
+        searchers: RouteSearchers,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
@@ -80,8 +82,8 @@ class Decider:
         self.slot = slot
         self.ledger = ContactLedger(redis)
         self.memo = DecisionMemo(redis)
-        self.quotes = QuoteBook(redis)
-        self.searchers = RouteSearchers(redis, timedelta(hours=settings.searcher_window_hours))
+        self.quotes = quotes
+        self.searchers = searchers
         self._sleep = sleep
 
     def observe_bookings(self, events: Sequence[BookingEvent]) -> None:
@@ -102,8 +104,10 @@ class Decider:
 
     def decide(self, hits: Sequence[TriggerHit], snapshot: Snapshot) -> list[OfferDecision]:
         """One record per distinct trigger of ``hits``, in order of first sighting."""
-        unique = {trigger_key(hit): hit for hit in reversed(hits)}
-        keys = [key for key in dict.fromkeys(trigger_key(hit) for hit in hits)]
+        unique: dict[str, TriggerHit] = {}
+        for hit in hits:
+            unique.setdefault(trigger_key(hit), hit)
+        keys = list(unique)
         held = self.memo.get_many(keys)
         fresh = {key: unique[key] for key in keys if key not in held}
         if fresh:
