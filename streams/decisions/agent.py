@@ -116,7 +116,6 @@ class DecisionAgents:
         self.quotes = QuoteBook(self.redis)
         self.searchers = RouteSearchers(self.redis, timedelta(hours=settings.searcher_window_hours))
         self.slot = ModelSlot(ModelRegistry(settings.model_dir or default_registry_dir()))
-        self._decider: Decider | None = None
         self._degraded = False
         self.decisions = app.topic(DECISIONS.name, key_type=bytes, value_type=bytes)
         self.triggers = app.topic(TRIGGERS.name, key_type=bytes, value_type=bytes)
@@ -142,6 +141,9 @@ class DecisionAgents:
     # the decisions agent ---------------------------------------------------------------
 
     async def _decide_stream(self, stream: faust.StreamT[bytes]) -> None:
+        # built once, on the event loop's thread, before the first batch (built lazily in
+        # the thread that decides a batch, the group was seen to stall at its first batch)
+        decider = self._new_decider()
         batches = cast(faust.Stream[bytes], stream).take_events(
             self.settings.decision_batch_size, within=self.settings.decision_batch_ms / 1000
         )
@@ -151,7 +153,9 @@ class DecisionAgents:
                 tuple(self.campaigns.campaigns()), dict(self.sailings), self.consent.get
             )
             try:
-                records = await self._retrying(partial(self._decide, hits, bookings, snapshot))
+                records = await self._retrying(
+                    partial(self._decide, decider, hits, bookings, snapshot)
+                )
             except Exception as exc:  # a defect: say so for every event, and go on
                 log.exception("decisions: a batch of %d events failed", len(events))
                 for event in events:
@@ -162,27 +166,28 @@ class DecisionAgents:
                 self.metrics.decisions.labels(record.outcome.value, record.reason).inc()
 
     def _decide(
-        self, hits: list[TriggerHit], bookings: list[BookingEvent], snapshot: Snapshot
+        self,
+        decider: Decider,
+        hits: list[TriggerHit],
+        bookings: list[BookingEvent],
+        snapshot: Snapshot,
     ) -> list[OfferDecision]:
-        decider = self._ready_decider()
         decider.observe_bookings(bookings)
         records = decider.decide(hits, snapshot) if hits else []
         if hits and self.settings.decision_clock == "event":
             self.watermark.advance(max(hit.at for hit in hits))
         return records
 
-    def _ready_decider(self) -> Decider:
-        if self._decider is None:
-            reader = OnlineReader.from_settings(self.settings, DECISION_FEATURES, event_times=True)
-            self._decider = Decider(
-                self.settings,
-                self.redis,
-                reader,
-                self.slot,
-                quotes=self.quotes,
-                searchers=self.searchers,
-            )
-        return self._decider
+    def _new_decider(self) -> Decider:
+        reader = OnlineReader.from_settings(self.settings, DECISION_FEATURES, event_times=True)
+        return Decider(
+            self.settings,
+            self.redis,
+            reader,
+            self.slot,
+            quotes=self.quotes,
+            searchers=self.searchers,
+        )
 
     async def _read(
         self, events: Sequence[faust.EventT[bytes]]
