@@ -22,6 +22,7 @@ from typing import Any, cast
 
 import faust
 import orjson
+from faust.types.transports import TransportT
 from faust.web import Request, Response, View
 
 from offers.campaigns.history import CampaignHistory
@@ -39,6 +40,7 @@ from offers.stack.kafka import create_topics
 from offers.state.campaigns import decode_change
 from offers.state.consent import decode_consent
 from offers.topics import CAMPAIGNS, CONSENT, DEAD_LETTER, GEOFENCE, TopicSpec
+from streams.consumer import transport_for
 from streams.dead_letters import send_dead_letter
 from streams.decisions.agent import DecisionAgents
 from streams.features.rows import Row
@@ -56,11 +58,15 @@ class StreamApp(faust.App):
     """The Faust app, which creates its tables' changelog topics (and waits until each
     partition has a leader) before it joins its consumer group. Left to Faust, a new
     changelog can be missing from the metadata when partitions are assigned, and every
-    write to that table then fails until the worker restarts."""
+    write to that table then fails until the worker restarts. Its Kafka consumer resumes
+    correctly after a rebalance (``streams.consumer``)."""
 
     def __init__(self, settings: Settings, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.offers_settings = settings
+
+    def _new_transport(self) -> TransportT:
+        return transport_for(list(self.conf.broker_consumer), self)
 
     def changelog_topics(self) -> tuple[TopicSpec, ...]:
         return tuple(

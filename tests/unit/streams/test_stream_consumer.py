@@ -1,0 +1,57 @@
+"""The workers' consumer counts an acknowledgement only for a record fetched in the
+current rebalance generation (``streams.consumer``); the rest of Faust's bookkeeping is
+unchanged. No broker: the consumer is built, never started."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from faust.types import TP, Message
+
+from offers.settings import Settings
+from streams.consumer import Consumer, Transport
+from streams.worker import StreamApp, app_options
+
+INPUT = TP("events.booking", 0)
+
+
+@pytest.fixture
+def consumer(tmp_path: Path) -> Iterator[Consumer]:
+    settings = Settings(stack_dir=tmp_path, kafka_bootstrap="127.0.0.1:1")
+    app = StreamApp(settings, "consumer-test", **app_options(settings))
+    # acknowledgements count only on topics the app reads: as its agents subscribing would
+    app.topics._acking_topics.add(INPUT.topic)
+    app.consumer_generation_id = 3
+    consumer = app.consumer
+    assert isinstance(consumer, Consumer)
+    yield consumer
+
+
+def fetched(offset: int, generation: int) -> Message:
+    return Message(
+        INPUT.topic, INPUT.partition, offset, 0.0, 0, None, b"k", b"v", None,
+        tp=INPUT, generation_id=generation,
+    )  # fmt: skip
+
+
+def test_the_app_builds_the_repaired_transport(consumer: Consumer) -> None:
+    assert isinstance(consumer.transport, Transport)
+
+
+def test_an_ack_of_this_generation_counts(consumer: Consumer) -> None:
+    assert consumer.ack(fetched(0, generation=3))
+    assert consumer._acked[INPUT] == [0]
+
+
+def test_an_ack_of_an_earlier_generation_does_not_count(consumer: Consumer) -> None:
+    stale = fetched(0, generation=2)
+    consumer._unacked_messages.add(stale)
+    assert not consumer.ack(stale)
+    assert stale.acked  # done with: a rebalance no longer waits for it
+    assert stale not in consumer._unacked_messages
+    assert consumer._acked[INPUT] == []
+    # the same record fetched again after the rebalance is counted
+    assert consumer.ack(fetched(0, generation=3))
+    assert consumer._acked[INPUT] == [0]
