@@ -41,7 +41,7 @@ from offers.stack.kafka import end_offsets
 from offers.stack.workers import WorkerProcess, group_lag, wait_caught_up
 from offers.state.campaigns import CampaignStore
 from offers.state.compacted import TopicWriter
-from offers.stopping import stop_on_sigterm
+from offers.stopping import ignore_interrupts, stop_on_sigterm
 from offers.topics import ALL_TOPICS, CAMPAIGNS, CONSENT, DEAD_LETTER, DECISIONS, GEOFENCE, TRIGGERS
 from simulators.sink import KafkaEventProducer, ProduceReport
 from simulators.world import MIN_CUSTOMERS, World, WorldConfig
@@ -384,6 +384,7 @@ def demo(
     try:
         run = run_demo(settings, config, rate, max_events)
     except KeyboardInterrupt:
+        ignore_interrupts()
         typer.echo("interrupted; the stack was stopped", err=True)
         raise typer.Exit(130) from None
     expected = expected_flow(run.report.counts, run.samples, run.written)
