@@ -1,52 +1,97 @@
-"""The workers' Kafka transport: Faust's aiokafka driver with two repairs to how the
-consumer resumes after a rebalance, without which a rebalance can make the group commit
-past records that no agent processed (a killed or restarted worker's successor then
-never sees them).
+"""The workers' Kafka transport: Faust's aiokafka driver, with a consumer that commits a
+partition only as far as every record of it was acknowledged, and reads a record again
+when an agent never got it.
 
-1. **Partitions the group has never committed are read from their beginning** whenever
-   they are assigned. After every rebalance Faust seeks each assigned partition to its
-   committed offset with aiokafka's ``seek_to_committed``, which leaves a partition
-   without one wherever this consumer last fetched it. The records fetched before the
-   rebalance were dropped with the agents' buffers, so the agents went on after them,
-   and the first commit of the partition covered them.
-2. **An acknowledgement of a record fetched before the current rebalance is not
-   counted.** Faust acknowledges such a record when a stream drops it as stale; counted,
-   it could be committed before the same record, fetched again from the committed
-   offset, has been processed. Not counted, the record is committed once that copy is
-   acknowledged.
+Faust acknowledges a record once every agent reading it is done with it (for the feature
+agents, once its row is written; for the decision agent, once its decision records are in
+Kafka) and commits the highest offset below which all are acknowledged. Around a
+rebalance, Faust 0.15 and aiokafka break that in ways seen in the two-worker kill test:
 
-``StreamApp`` (``streams.worker``) builds its transport with :func:`transport_for`.
+- Faust seeks every assigned partition to its committed offset with aiokafka's
+  ``seek_to_committed``, which leaves a partition without one where this worker last
+  fetched it: records fetched before the rebalance, dropped with the agents' buffers,
+  were never read again.
+- Faust clears the agents' buffers when it resumes after seeking, while records of the
+  resumed partitions are already arriving: a record one agent had taken and another had
+  not was never acknowledged, and never read again.
+- Faust then committed past such a record: it only waits for a missing record at the
+  head of the acknowledged ones when it is more than one offset ahead, and not at all
+  for a partition without a committed offset.
+
+So this consumer:
+
+1. seeks a partition without a committed offset to its first record and counts that as
+   its committed offset;
+2. commits a partition only while the acknowledged records start at its committed offset;
+3. when a partition's committed offset has not moved for a while although later records
+   were acknowledged (``HOLE_PATIENCE_S``), or although it has records left
+   (``STALL_PATIENCE_S``), seeks it back to its committed offset so that every agent gets
+   the missing record again (agents are idempotent on a record read twice);
+4. does not count an acknowledgement of a record fetched before the current rebalance
+   (Faust acknowledges such a record when a stream drops it as stale); the record is
+   read again from the committed offset.
+
+It relies on the consumed topics having consecutive offsets (neither compacted nor
+transactional), which holds for the engine's input topics. ``StreamApp``
+(``streams.worker``) builds its transport with :func:`transport_for`.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Mapping
 
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP, AppT, Message
 from faust.types.transports import TransportT
 from faust.types.tuples import ack_lock
+from mode import Service
 from mode.utils.futures import notify
 from yarl import URL
+
+log = logging.getLogger(__name__)
+
+CHECK_S = 1.0
+HOLE_PATIENCE_S = 5.0
+"""How long a record may stay unacknowledged while later ones are acknowledged."""
+STALL_PATIENCE_S = 30.0
+"""How long a partition with records left may go without a commit."""
 
 
 class ConsumerThread(driver.AIOKafkaConsumerThread):
     async def seek_to_committed(self) -> Mapping[TP, int]:
-        committed: Mapping[TP, int] = await self.call_thread(self._seek_to_committed)
-        return committed
+        positions: Mapping[TP, int] = await self.call_thread(self._seek_to_committed)
+        return positions
 
-    async def _seek_to_committed(self) -> Mapping[TP, int]:
+    async def _seek_to_committed(self) -> dict[TP, int]:
+        """Every assigned partition at its committed offset, and every partition an agent
+        reads (not a table's changelog) without one at its first record."""
         consumer = self._ensure_consumer()
-        committed: Mapping[TP, int] = await consumer.seek_to_committed()
-        never = [tp for tp, offset in committed.items() if not offset]
+        committed = await consumer.seek_to_committed()
+        positions = {tp: offset for tp, offset in committed.items() if offset is not None}
+        acking = self.app.topics.acks_enabled_for
+        never = [tp for tp, offset in committed.items() if offset is None and acking(tp.topic)]
         if never:
-            await consumer.seek_to_beginning(*never)
-        return committed
+            for tp, first in (await consumer.beginning_offsets(never)).items():
+                consumer.seek(tp, first)
+                positions[tp] = first
+        return positions
 
 
 class Consumer(driver.Consumer):
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._unmoved: dict[TP, tuple[int, float]] = {}
+        """Per partition, its committed offset and since when it has not moved."""
+
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def perform_seek(self) -> None:
+        positions = await self.seek_to_committed()
+        self._read_offset.update({tp: offset or None for tp, offset in positions.items()})
+        self._committed_offset.update(positions)
 
     def ack(self, message: Message) -> bool:
         with ack_lock:
@@ -57,6 +102,58 @@ class Consumer(driver.Consumer):
             self._unacked_messages.discard(message)
             notify(self._waiting_for_ack)
             return False
+
+    def _new_offset(self, tp: TP) -> int | None:
+        if self._missing_head(tp):
+            return None
+        new: int | None = super()._new_offset(tp)
+        return new
+
+    def _missing_head(self, tp: TP) -> bool:
+        """Whether records after the committed offset are acknowledged but not it."""
+        committed = self._committed_offset.get(tp)
+        starts = [*self._acked.get(tp, ()), *(gap.begin for gap in self._gap.get(tp, ()))]
+        return committed is not None and bool(starts) and min(starts) != committed
+
+    @Service.task
+    async def _read_missing_records(self) -> None:
+        while not self.should_stop:
+            await self.sleep(CHECK_S)
+            if self.app.rebalancing:
+                self._unmoved.clear()
+                continue
+            for tp in self.assignment():
+                if self.app.topics.acks_enabled_for(tp.topic):
+                    await self._check(tp, time.monotonic())
+
+    async def _check(self, tp: TP, now: float) -> None:
+        committed = self._committed_offset.get(tp)
+        if committed is None:
+            return
+        since = self._unmoved.get(tp)
+        if since is None or since[0] != committed:
+            self._unmoved[tp] = (committed, now)
+            return
+        waited = now - since[1]
+        missing = self._missing_head(tp)
+        if not (missing and waited >= HOLE_PATIENCE_S) and not (
+            waited >= STALL_PATIENCE_S and (self.highwater(tp) or 0) > committed
+        ):
+            return
+        del self._unmoved[tp]
+        first = (await self.earliest_offsets(tp)).get(tp, committed)
+        if first > committed:  # deleted by retention: nothing below it to wait for
+            log.warning("%s: records before %d are gone; going on from there", tp, first)
+            self._committed_offset[tp] = first
+            return
+        log.warning(
+            "%s: offset %d not acknowledged after %.0f s%s; reading again from it",
+            tp,
+            committed,
+            waited,
+            " while later ones are" if missing else "",
+        )
+        await self.seek(tp, committed)
 
 
 class Transport(driver.Transport):
