@@ -20,13 +20,16 @@ rebalance, Faust 0.15 and aiokafka break that in ways seen in the two-worker kil
 
 So this consumer:
 
-1. seeks a partition without a committed offset to its first record and counts that as
-   its committed offset;
+1. seeks a partition without a committed offset to its first record, and resumes the
+   flow without clearing the agents' buffers (``FlowControl``);
 2. commits a partition only while the acknowledged records start at its committed offset;
 3. when a partition's committed offset has not moved for a while although later records
-   were acknowledged (``HOLE_PATIENCE_S``), or although it has records left
-   (``STALL_PATIENCE_S``), seeks it back to its committed offset so that every agent gets
-   the missing record again (agents are idempotent on a record read twice);
+   were acknowledged, seeks it back to its committed offset so that every agent gets the
+   missing record again (agents are idempotent on a record read twice): after
+   ``HOLE_PATIENCE_S`` if no agent holds the record, after ``STALL_PATIENCE_S`` if one
+   does (it may still be working on it: a feature row waits for its flush, a decision
+   batch for Redis; or another agent never got it), and after ``STALL_PATIENCE_S`` too
+   when nothing later was acknowledged but the partition has records left;
 4. does not count an acknowledgement of a record fetched before the current rebalance
    (Faust acknowledges such a record when a stream drops it as stale); the record is
    read again from the committed offset.
@@ -48,15 +51,16 @@ from faust.types.transports import TransportT
 from faust.types.tuples import ack_lock
 from mode import Service
 from mode.utils.futures import notify
+from mode.utils.queues import FlowControlEvent
 from yarl import URL
 
 log = logging.getLogger(__name__)
 
 CHECK_S = 1.0
 HOLE_PATIENCE_S = 5.0
-"""How long a record may stay unacknowledged while later ones are acknowledged."""
-STALL_PATIENCE_S = 30.0
-"""How long a partition with records left may go without a commit."""
+"""How long a record that no agent holds may stay unacknowledged while later ones are."""
+STALL_PATIENCE_S = 60.0
+"""How long a partition with records left may go without a commit otherwise."""
 
 
 class ConsumerThread(driver.AIOKafkaConsumerThread):
@@ -64,19 +68,16 @@ class ConsumerThread(driver.AIOKafkaConsumerThread):
         positions: Mapping[TP, int] = await self.call_thread(self._seek_to_committed)
         return positions
 
-    async def _seek_to_committed(self) -> dict[TP, int]:
+    async def _seek_to_committed(self) -> Mapping[TP, int]:
         """Every assigned partition at its committed offset, and every partition an agent
         reads (not a table's changelog) without one at its first record."""
         consumer = self._ensure_consumer()
-        committed = await consumer.seek_to_committed()
-        positions = {tp: offset for tp, offset in committed.items() if offset is not None}
+        committed: Mapping[TP, int] = await consumer.seek_to_committed()
         acking = self.app.topics.acks_enabled_for
         never = [tp for tp, offset in committed.items() if offset is None and acking(tp.topic)]
         if never:
-            for tp, first in (await consumer.beginning_offsets(never)).items():
-                consumer.seek(tp, first)
-                positions[tp] = first
-        return positions
+            await consumer.seek_to_beginning(*never)
+        return committed
 
 
 class Consumer(driver.Consumer):
@@ -87,11 +88,6 @@ class Consumer(driver.Consumer):
 
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
-
-    async def perform_seek(self) -> None:
-        positions = await self.seek_to_committed()
-        self._read_offset.update({tp: offset or None for tp, offset in positions.items()})
-        self._committed_offset.update(positions)
 
     def ack(self, message: Message) -> bool:
         with ack_lock:
@@ -122,11 +118,14 @@ class Consumer(driver.Consumer):
             if self.app.rebalancing:
                 self._unmoved.clear()
                 continue
+            held = {(message.tp, message.offset) for message in list(self._unacked_messages)}
             for tp in self.assignment():
                 if self.app.topics.acks_enabled_for(tp.topic):
-                    await self._check(tp, time.monotonic())
+                    await self._check(tp, time.monotonic(), held)
 
-    async def _check(self, tp: TP, now: float) -> None:
+    async def _check(self, tp: TP, now: float, held: set[tuple[TP, int]]) -> None:
+        """Read ``tp`` again from its committed offset if that record is overdue;
+        ``held``: the records some agent has taken and not acknowledged."""
         committed = self._committed_offset.get(tp)
         if committed is None:
             return
@@ -136,9 +135,8 @@ class Consumer(driver.Consumer):
             return
         waited = now - since[1]
         missing = self._missing_head(tp)
-        if not (missing and waited >= HOLE_PATIENCE_S) and not (
-            waited >= STALL_PATIENCE_S and (self.highwater(tp) or 0) > committed
-        ):
+        patience = HOLE_PATIENCE_S if missing and (tp, committed) not in held else STALL_PATIENCE_S
+        if waited < patience or not (missing or (self.highwater(tp) or 0) > committed):
             return
         del self._unmoved[tp]
         first = (await self.earliest_offsets(tp)).get(tp, committed)
@@ -154,6 +152,20 @@ class Consumer(driver.Consumer):
             " while later ones are" if missing else "",
         )
         await self.seek(tp, committed)
+
+
+class FlowControl(FlowControlEvent):
+    """Faust's flow control, except that resuming keeps what the agents' buffers hold.
+
+    Faust resumes the flow after seeking the partitions to their committed offsets, and
+    resuming cleared the buffers: records fetched from the new positions in between were
+    dropped, and the fetcher went on after them. Stale records are still dropped: the
+    buffers are cleared when partitions are revoked, and a record fetched before a
+    rebalance is skipped by the streams."""
+
+    def resume(self) -> None:
+        self._suspend.clear()
+        self._resume.set()
 
 
 class Transport(driver.Transport):

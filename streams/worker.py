@@ -24,6 +24,8 @@ import faust
 import orjson
 from faust.types.transports import TransportT
 from faust.web import Request, Response, View
+from mode.utils.objects import cached_property
+from mode.utils.queues import FlowControlEvent
 
 from offers.campaigns.history import CampaignHistory
 from offers.contracts import (
@@ -40,7 +42,7 @@ from offers.stack.kafka import create_topics
 from offers.state.campaigns import decode_change
 from offers.state.consent import decode_consent
 from offers.topics import CAMPAIGNS, CONSENT, DEAD_LETTER, GEOFENCE, TopicSpec
-from streams.consumer import transport_for
+from streams.consumer import FlowControl, transport_for
 from streams.dead_letters import send_dead_letter
 from streams.decisions.agent import DecisionAgents
 from streams.features.rows import Row
@@ -67,6 +69,10 @@ class StreamApp(faust.App):
 
     def _new_transport(self) -> TransportT:
         return transport_for(list(self.conf.broker_consumer), self)
+
+    @cached_property
+    def flow_control(self) -> FlowControlEvent:
+        return FlowControl(loop=self.loop)
 
     def changelog_topics(self) -> tuple[TopicSpec, ...]:
         return tuple(

@@ -13,7 +13,13 @@ import pytest
 from faust.types import TP, Message
 
 from offers.settings import Settings
-from streams.consumer import HOLE_PATIENCE_S, Consumer, Transport
+from streams.consumer import (
+    HOLE_PATIENCE_S,
+    STALL_PATIENCE_S,
+    Consumer,
+    FlowControl,
+    Transport,
+)
 from streams.worker import StreamApp, app_options
 
 INPUT = TP("events.booking", 0)
@@ -89,10 +95,10 @@ def test_a_record_missing_before_acknowledged_ones_is_read_again(consumer: Consu
     seeks = Seeks(consumer, first=0)
     consumer._committed_offset[INPUT] = 1
     assert consumer.ack(fetched(2, generation=3))
-    asyncio.run(consumer._check(INPUT, now=100.0))
-    asyncio.run(consumer._check(INPUT, now=100.0 + HOLE_PATIENCE_S - 1))
+    asyncio.run(consumer._check(INPUT, now=100.0, held=set()))
+    asyncio.run(consumer._check(INPUT, now=100.0 + HOLE_PATIENCE_S - 1, held=set()))
     assert seeks.made == []  # not yet: it may still be on its way
-    asyncio.run(consumer._check(INPUT, now=100.0 + HOLE_PATIENCE_S))
+    asyncio.run(consumer._check(INPUT, now=100.0 + HOLE_PATIENCE_S, held=set()))
     assert seeks.made == [(INPUT, 1)]
 
 
@@ -100,7 +106,30 @@ def test_records_deleted_by_retention_are_not_waited_for(consumer: Consumer) -> 
     seeks = Seeks(consumer, first=7)
     consumer._committed_offset[INPUT] = 1
     assert consumer.ack(fetched(7, generation=3))
-    asyncio.run(consumer._check(INPUT, now=0.0))
-    asyncio.run(consumer._check(INPUT, now=HOLE_PATIENCE_S))
+    asyncio.run(consumer._check(INPUT, now=0.0, held=set()))
+    asyncio.run(consumer._check(INPUT, now=HOLE_PATIENCE_S, held=set()))
     assert seeks.made == []
     assert consumer._new_offset(INPUT) == 8
+
+
+def test_a_record_an_agent_holds_gets_longer_to_be_acknowledged(consumer: Consumer) -> None:
+    seeks = Seeks(consumer, first=0)
+    consumer._committed_offset[INPUT] = 1
+    assert consumer.ack(fetched(2, generation=3))
+    held = {(INPUT, 1)}  # e.g. a feature row waiting for its flush
+    asyncio.run(consumer._check(INPUT, now=0.0, held=held))
+    asyncio.run(consumer._check(INPUT, now=STALL_PATIENCE_S - 1, held=held))
+    assert seeks.made == []
+    asyncio.run(consumer._check(INPUT, now=STALL_PATIENCE_S, held=held))
+    assert seeks.made == [(INPUT, 1)]
+
+
+def test_resuming_the_flow_keeps_the_buffers_and_revoking_clears_them(consumer: Consumer) -> None:
+    flow = consumer.app.flow_control
+    assert isinstance(flow, FlowControl)
+    buffer = consumer.app.FlowControlQueue(maxsize=10, clear_on_resume=True)
+    buffer.put_nowait("record fetched after the seek")
+    flow.resume()
+    assert buffer.qsize() == 1
+    flow.clear()  # what Faust does when partitions are revoked
+    assert buffer.qsize() == 0
