@@ -7,9 +7,11 @@ time, and pass it down to what needs it.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -19,6 +21,64 @@ DEFAULT_KAFKA_PORT = 19092
 DEFAULT_REDIS_PORT = 16379
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
 DEVELOPMENT_TWILIO_TOKEN = "development-only-twilio-token"
+DEVELOPMENT_TWILIO_ACCOUNT_SID = "AC" + "0" * 32
+"""A well-formed Account SID that no real account has (the provider sandbox's default)."""
+DEVELOPMENT_TWILIO_SENDER = "+15005550006"
+"""Twilio's test number: valid as a sender, never a real one."""
+DEVELOPMENT_WHATSAPP_PHONE_NUMBER_ID = "100000000000001"
+DEVELOPMENT_WHATSAPP_TOKEN = "development-only-whatsapp-token"
+DEVELOPMENT_MESSENGER_TOKEN = "development-only-messenger-token"
+DEVELOPMENT_REDEMPTION_SECRET = "development-only-redemption-secret"
+TWILIO_API_BASE = "https://api.twilio.com"
+GRAPH_API_BASE = "https://graph.facebook.com"
+
+_DEVELOPMENT_VALUES: tuple[tuple[str, str, str], ...] = (
+    ("secret_key", DEVELOPMENT_SECRET, "OFFERS_SECRET_KEY must be set to a real secret"),
+    (
+        "twilio_auth_token",
+        DEVELOPMENT_TWILIO_TOKEN,
+        "OFFERS_TWILIO_AUTH_TOKEN must be set to the real token",
+    ),
+    (
+        "twilio_account_sid",
+        DEVELOPMENT_TWILIO_ACCOUNT_SID,
+        "OFFERS_TWILIO_ACCOUNT_SID must be set to the real account",
+    ),
+    (
+        "twilio_sender",
+        DEVELOPMENT_TWILIO_SENDER,
+        "OFFERS_TWILIO_SENDER must be set to a real sender",
+    ),
+    (
+        "whatsapp_phone_number_id",
+        DEVELOPMENT_WHATSAPP_PHONE_NUMBER_ID,
+        "OFFERS_WHATSAPP_PHONE_NUMBER_ID must be set to the real number's ID",
+    ),
+    (
+        "whatsapp_access_token",
+        DEVELOPMENT_WHATSAPP_TOKEN,
+        "OFFERS_WHATSAPP_ACCESS_TOKEN must be set to the real token",
+    ),
+    (
+        "messenger_page_token",
+        DEVELOPMENT_MESSENGER_TOKEN,
+        "OFFERS_MESSENGER_PAGE_TOKEN must be set to the real token",
+    ),
+    (
+        "redemption_secret",
+        DEVELOPMENT_REDEMPTION_SECRET,
+        "OFFERS_REDEMPTION_SECRET must be set to a real secret",
+    ),
+)
+"""Fields whose development default is refused in production, and what to say then."""
+_SENDER_FORMS = (
+    re.compile(r"\+[1-9]\d{1,14}"),
+    re.compile(r"\d{3,8}"),
+    re.compile(r"MG[0-9a-fA-F]{32}"),
+    re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}"),
+)
+"""Who an SMS may come from: a number, a short code, a Messaging Service SID, an
+alphanumeric sender ID."""
 
 
 class Settings(BaseSettings):
@@ -313,6 +373,13 @@ class Settings(BaseSettings):
         SecretStr(DEVELOPMENT_TWILIO_TOKEN),
         description="OFFERS_TWILIO_AUTH_TOKEN: verifies Twilio's X-Twilio-Signature on webhooks.",
     )
+    redemption_secret: SecretStr = Field(
+        SecretStr(DEVELOPMENT_REDEMPTION_SECRET),
+        description=(
+            "OFFERS_REDEMPTION_SECRET: signs the redemption link sent with each offer; "
+            "changing it voids the links already sent."
+        ),
+    )
     support_contact: str = Field(
         "moby.it/assistenza",
         description="OFFERS_SUPPORT_CONTACT: named in the reply to an SMS HELP.",
@@ -324,6 +391,95 @@ class Settings(BaseSettings):
         description=(
             "OFFERS_API_RATE_PER_MINUTE: requests per minute a caller may make to the customer "
             "and ingestion routes."
+        ),
+    )
+
+    # Message providers (the provider sandbox in the demo and the tests)
+    twilio_account_sid: str = Field(
+        DEVELOPMENT_TWILIO_ACCOUNT_SID,
+        pattern=r"^AC[0-9a-fA-F]{32}$",
+        description="OFFERS_TWILIO_ACCOUNT_SID: the Twilio account SMS are sent from (AC...).",
+    )
+    twilio_api_base: str = Field(
+        TWILIO_API_BASE,
+        description=(
+            "OFFERS_TWILIO_API_BASE: where Twilio's REST API is reached (scheme, host, port); "
+            "the provider sandbox's URL in the demo and the tests."
+        ),
+    )
+    twilio_sender: str = Field(
+        DEVELOPMENT_TWILIO_SENDER,
+        description=(
+            "OFFERS_TWILIO_SENDER: who SMS come from: an E.164 number, a short code, an "
+            "alphanumeric sender ID, or a Messaging Service SID (MG...)."
+        ),
+    )
+    graph_api_base: str = Field(
+        GRAPH_API_BASE,
+        description=(
+            "OFFERS_GRAPH_API_BASE: where Meta's Graph API (WhatsApp, Messenger) is reached; "
+            "the provider sandbox's URL in the demo and the tests."
+        ),
+    )
+    graph_api_version: str = Field(
+        "v21.0",
+        pattern=r"^v\d+\.\d+$",
+        description="OFFERS_GRAPH_API_VERSION: the Graph API version called, such as v21.0.",
+    )
+    whatsapp_phone_number_id: str = Field(
+        DEVELOPMENT_WHATSAPP_PHONE_NUMBER_ID,
+        pattern=r"^\d{1,32}$",
+        description=(
+            "OFFERS_WHATSAPP_PHONE_NUMBER_ID: the WhatsApp Cloud API phone number ID offers "
+            "are sent from."
+        ),
+    )
+    whatsapp_access_token: SecretStr = Field(
+        SecretStr(DEVELOPMENT_WHATSAPP_TOKEN),
+        description="OFFERS_WHATSAPP_ACCESS_TOKEN: bearer token of the WhatsApp Cloud API.",
+    )
+    messenger_page_token: SecretStr = Field(
+        SecretStr(DEVELOPMENT_MESSENGER_TOKEN),
+        description="OFFERS_MESSENGER_PAGE_TOKEN: page access token of the Messenger Send API.",
+    )
+    twilio_send_rate: float = Field(
+        10.0,
+        gt=0.0,
+        le=1_000.0,
+        description="OFFERS_TWILIO_SEND_RATE: most SMS per second one worker sends to Twilio.",
+    )
+    whatsapp_send_rate: float = Field(
+        80.0,
+        gt=0.0,
+        le=1_000.0,
+        description=(
+            "OFFERS_WHATSAPP_SEND_RATE: most WhatsApp messages per second one worker sends."
+        ),
+    )
+    messenger_send_rate: float = Field(
+        40.0,
+        gt=0.0,
+        le=1_000.0,
+        description=(
+            "OFFERS_MESSENGER_SEND_RATE: most Messenger messages per second one worker sends."
+        ),
+    )
+    send_timeout_seconds: float = Field(
+        10.0,
+        ge=0.1,
+        le=120.0,
+        description=(
+            "OFFERS_SEND_TIMEOUT_SECONDS: how long a send waits for the provider to accept "
+            "the connection, and then for each part of its answer."
+        ),
+    )
+    send_max_attempts: int = Field(
+        5,
+        ge=1,
+        le=20,
+        description=(
+            "OFFERS_SEND_MAX_ATTEMPTS: tries of one message, the first included, while the "
+            "provider's failures are transient."
         ),
     )
 
@@ -351,19 +507,50 @@ class Settings(BaseSettings):
             raise ValueError(f"{zone!r} is not a known IANA time zone") from None
         return zone
 
+    @field_validator("twilio_api_base", "graph_api_base")
+    @classmethod
+    def _api_base(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{url!r} is not an http(s) URL with a host")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{url!r} must have no query or fragment")
+        return url.rstrip("/")
+
+    @field_validator("twilio_sender")
+    @classmethod
+    def _sender(cls, sender: str) -> str:
+        if not any(form.fullmatch(sender) for form in _SENDER_FORMS):
+            raise ValueError(
+                f"{sender!r} is neither an E.164 number (+...), a short code (3 to 8 digits), "
+                "an alphanumeric sender ID (1 to 11 letters, digits or spaces, one letter at "
+                "least) nor a Messaging Service SID (MG and 32 hex digits)"
+            )
+        return sender
+
     @model_validator(mode="after")
-    def _no_default_secret_in_production(self) -> Settings:
-        if (
-            self.environment == "production"
-            and self.secret_key.get_secret_value() == DEVELOPMENT_SECRET
-        ):
-            raise ValueError("OFFERS_SECRET_KEY must be set to a real secret in production")
-        if (
-            self.environment == "production"
-            and self.twilio_auth_token.get_secret_value() == DEVELOPMENT_TWILIO_TOKEN
-        ):
-            raise ValueError("OFFERS_TWILIO_AUTH_TOKEN must be set to the real token in production")
+    def _no_development_values_in_production(self) -> Settings:
+        """In production, every development default of a credential is refused, and the
+        providers are reached over HTTPS only; every problem is named at once."""
+        if self.environment != "production":
+            return self
+        problems = [
+            f"{problem} in production"
+            for name, development, problem in _DEVELOPMENT_VALUES
+            if _plain(getattr(self, name)) == development
+        ]
+        problems += [
+            f"OFFERS_{name.upper()} must be an https URL in production"
+            for name in ("twilio_api_base", "graph_api_base")
+            if urlsplit(getattr(self, name)).scheme != "https"
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
+
+
+def _plain(value: object) -> object:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 @lru_cache(maxsize=1)

@@ -35,6 +35,12 @@ TEST_SECRET = "compose-test-secret-0123456789"
 REQUIRED_VARIABLES = {
     "OFFERS_SECRET_KEY": TEST_SECRET,
     "OFFERS_TWILIO_AUTH_TOKEN": "compose-test-twilio-token",
+    "OFFERS_TWILIO_ACCOUNT_SID": "AC" + "c0" * 16,
+    "OFFERS_TWILIO_SENDER": "MOBY",
+    "OFFERS_WHATSAPP_PHONE_NUMBER_ID": "106540352242922",
+    "OFFERS_WHATSAPP_ACCESS_TOKEN": "compose-test-whatsapp-token",
+    "OFFERS_MESSENGER_PAGE_TOKEN": "compose-test-page-token",
+    "OFFERS_REDEMPTION_SECRET": "compose-test-redemption-secret",
 }
 """What a user must export before ``docker compose up``."""
 

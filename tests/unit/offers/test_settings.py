@@ -82,10 +82,23 @@ def test_production_refuses_the_default_secret(clean_env: pytest.MonkeyPatch) ->
         Settings()
 
 
+PROVIDER_CREDENTIALS = {
+    "OFFERS_TWILIO_AUTH_TOKEN": "tw1l10-token-from-the-vault",
+    "OFFERS_TWILIO_ACCOUNT_SID": "AC" + "5e" * 16,
+    "OFFERS_TWILIO_SENDER": "MOBY",
+    "OFFERS_WHATSAPP_PHONE_NUMBER_ID": "106540352242922",
+    "OFFERS_WHATSAPP_ACCESS_TOKEN": "wh4ts4pp-token-from-the-vault",
+    "OFFERS_MESSENGER_PAGE_TOKEN": "p4ge-token-from-the-vault",
+    "OFFERS_REDEMPTION_SECRET": "r3demption-secret-from-the-vault",
+}
+"""What production needs besides OFFERS_SECRET_KEY: the providers' real credentials."""
+
+
 def test_production_with_a_real_secret(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("OFFERS_ENVIRONMENT", "production")
     clean_env.setenv("OFFERS_SECRET_KEY", "s3cr3t-value-from-the-vault")
-    clean_env.setenv("OFFERS_TWILIO_AUTH_TOKEN", "tw1l10-token-from-the-vault")
+    for name, value in PROVIDER_CREDENTIALS.items():
+        clean_env.setenv(name, value)
     settings = Settings()
     assert settings.environment == "production"
     assert settings.secret_key.get_secret_value() == "s3cr3t-value-from-the-vault"
@@ -155,6 +168,9 @@ def test_settings_pass_to_a_child_process_through_the_environment(
 
 
 def test_production_refuses_the_development_twilio_token(clean_env: pytest.MonkeyPatch) -> None:
+    for name, value in PROVIDER_CREDENTIALS.items():
+        if name != "OFFERS_TWILIO_AUTH_TOKEN":
+            clean_env.setenv(name, value)
     with pytest.raises(ValidationError, match="OFFERS_TWILIO_AUTH_TOKEN"):
         Settings(environment="production", secret_key=SecretStr("a-real-secret-0123456789"))
     Settings(
