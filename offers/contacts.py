@@ -1,8 +1,12 @@
-"""Customers' phone numbers, the only contact data the engine keeps, in Redis.
+"""Customers' contact data, in Redis: a phone number and, optionally, the language and
+the first name that messages use. Nothing else about a customer is kept for sending.
 
 A number is stored under its customer and indexed by a keyed hash of the number (HMAC
 with the secret key), so the index reveals no number and an inbound SMS finds its
-customer. Erasing a customer removes both.
+customer. Erasing a customer removes all of it.
+
+Keys: ``contact:customer:{id}`` (the number), ``contact:details:{id}`` (hash:
+``language``, ``name``), ``contact:phone:{hmac}`` (the customer id).
 """
 
 from __future__ import annotations
@@ -10,9 +14,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from redis import Redis
+from redis.client import Pipeline
 
+from offers.contracts import Language
 from offers.errors import FieldError, OffersError
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -34,6 +42,28 @@ def normalise_phone(phone: str) -> str:
     return compact
 
 
+MAX_NAME_CHARS = 40
+"""The longest first name kept (the ``name`` field of message templates)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """How to reach a customer: a number in E.164 form, and what messages to them use."""
+
+    customer_id: str
+    phone: str
+    language: Language | None = None
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "phone", normalise_phone(self.phone))
+        if self.name is not None:
+            name = " ".join(self.name.split())
+            if not name or len(name) > MAX_NAME_CHARS:
+                raise ContactError(FieldError("name", f"must be 1 to {MAX_NAME_CHARS} characters"))
+            object.__setattr__(self, "name", name)
+
+
 class ContactStore:
     def __init__(self, redis: Redis, secret: str) -> None:
         self._redis = redis
@@ -47,17 +77,69 @@ class ContactStore:
     def _customer_key(customer_id: str) -> str:
         return f"contact:customer:{customer_id}"
 
-    def put(self, customer_id: str, phone: str) -> str:
-        """Store the customer's number (replacing an older one); returns it normalised."""
-        number = normalise_phone(phone)
+    @staticmethod
+    def _details_key(customer_id: str) -> str:
+        return f"contact:details:{customer_id}"
+
+    def put(
+        self,
+        customer_id: str,
+        phone: str,
+        *,
+        language: Language | None = None,
+        name: str | None = None,
+    ) -> str:
+        """Store the customer's number, language and name (replacing older ones); returns
+        the number normalised."""
+        contact = Contact(customer_id, phone, language, name)
         old = self.phone_of(customer_id)
         pipe = self._redis.pipeline(transaction=True)
-        if old is not None and old != number:
+        if old is not None and old != contact.phone:
             pipe.delete(self._index_key(old))
-        pipe.set(self._customer_key(customer_id), number)
-        pipe.set(self._index_key(number), customer_id)
+        self._write(pipe, contact)
         pipe.execute()
-        return number
+        return contact.phone
+
+    def put_many(self, contacts: Iterable[Contact], chunk: int = 1_000) -> int:
+        """Store new customers' contacts in pipelined chunks (no older number is looked
+        up: for customers stored for the first time, or with the same number); returns
+        how many were stored."""
+        stored = 0
+        pipe = self._redis.pipeline(transaction=False)
+        for contact in contacts:
+            self._write(pipe, contact)
+            stored += 1
+            if stored % chunk == 0:
+                pipe.execute()
+        pipe.execute()
+        return stored
+
+    def _write(self, pipe: Pipeline, contact: Contact) -> None:
+        details = self._details_key(contact.customer_id)
+        pipe.set(self._customer_key(contact.customer_id), contact.phone)
+        pipe.set(self._index_key(contact.phone), contact.customer_id)
+        pipe.delete(details)
+        fields = {"language": contact.language, "name": contact.name}
+        kept = {key: str(value) for key, value in fields.items() if value is not None}
+        if kept:
+            pipe.hset(details, mapping=kept)
+
+    def contact(self, customer_id: str) -> Contact | None:
+        """The customer's contact, or None without a number."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.get(self._customer_key(customer_id))
+        pipe.hgetall(self._details_key(customer_id))
+        phone, details = pipe.execute()
+        if phone is None:
+            return None
+        fields = {_text(k): _text(v) for k, v in details.items()}
+        language = fields.get("language")
+        return Contact(
+            customer_id,
+            _text(phone),
+            Language(language) if language in set(Language) else None,
+            fields.get("name"),
+        )
 
     def phone_of(self, customer_id: str) -> str | None:
         value = self._redis.get(self._customer_key(customer_id))
@@ -73,7 +155,11 @@ class ContactStore:
 
     def erase(self, customer_id: str) -> None:
         old = self.phone_of(customer_id)
-        keys = [self._customer_key(customer_id)]
+        keys = [self._customer_key(customer_id), self._details_key(customer_id)]
         if old is not None:
             keys.append(self._index_key(old))
         self._redis.delete(*keys)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

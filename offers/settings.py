@@ -28,6 +28,9 @@ DEVELOPMENT_TWILIO_SENDER = "+15005550006"
 DEVELOPMENT_WHATSAPP_PHONE_NUMBER_ID = "100000000000001"
 DEVELOPMENT_WHATSAPP_TOKEN = "development-only-whatsapp-token"
 DEVELOPMENT_MESSENGER_TOKEN = "development-only-messenger-token"
+DEVELOPMENT_WHATSAPP_VERIFY_TOKEN = "development-only-whatsapp-verify-token"
+DEVELOPMENT_META_APP_SECRET = "sandbox-app-secret"
+"""The provider sandbox's default app secret, so that the demo and the tests sign with it."""
 DEVELOPMENT_REDEMPTION_SECRET = "development-only-redemption-secret"
 TWILIO_API_BASE = "https://api.twilio.com"
 GRAPH_API_BASE = "https://graph.facebook.com"
@@ -63,6 +66,16 @@ _DEVELOPMENT_VALUES: tuple[tuple[str, str, str], ...] = (
         "messenger_page_token",
         DEVELOPMENT_MESSENGER_TOKEN,
         "OFFERS_MESSENGER_PAGE_TOKEN must be set to the real token",
+    ),
+    (
+        "whatsapp_verify_token",
+        DEVELOPMENT_WHATSAPP_VERIFY_TOKEN,
+        "OFFERS_WHATSAPP_VERIFY_TOKEN must be set to a real token",
+    ),
+    (
+        "meta_app_secret",
+        DEVELOPMENT_META_APP_SECRET,
+        "OFFERS_META_APP_SECRET must be set to the real app secret",
     ),
     (
         "redemption_secret",
@@ -442,6 +455,17 @@ class Settings(BaseSettings):
         SecretStr(DEVELOPMENT_MESSENGER_TOKEN),
         description="OFFERS_MESSENGER_PAGE_TOKEN: page access token of the Messenger Send API.",
     )
+    whatsapp_verify_token: SecretStr = Field(
+        SecretStr(DEVELOPMENT_WHATSAPP_VERIFY_TOKEN),
+        description=(
+            "OFFERS_WHATSAPP_VERIFY_TOKEN: the token Meta must present when it verifies the "
+            "WhatsApp webhook's URL."
+        ),
+    )
+    meta_app_secret: SecretStr = Field(
+        SecretStr(DEVELOPMENT_META_APP_SECRET),
+        description="OFFERS_META_APP_SECRET: verifies Meta's X-Hub-Signature-256 on webhooks.",
+    )
     twilio_send_rate: float = Field(
         10.0,
         gt=0.0,
@@ -480,6 +504,25 @@ class Settings(BaseSettings):
         description=(
             "OFFERS_SEND_MAX_ATTEMPTS: tries of one message, the first included, while the "
             "provider's failures are transient."
+        ),
+    )
+    delivery_concurrency: int = Field(
+        32,
+        ge=1,
+        le=1_000,
+        description=(
+            "OFFERS_DELIVERY_CONCURRENCY: messages one delivery worker sends at the same "
+            "time (each waits for its provider's answer)."
+        ),
+    )
+    delivery_reconcile_seconds: float = Field(
+        30.0,
+        ge=0.0,
+        le=3_600.0,
+        description=(
+            "OFFERS_DELIVERY_RECONCILE_SECONDS: how long after an attempt whose answer was "
+            "lost a provider without a message listing (WhatsApp) may still report the "
+            "message in a status webhook; none by then means it was not sent."
         ),
     )
 

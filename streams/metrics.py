@@ -59,6 +59,18 @@ class StreamMetrics:
             ["trigger"],
             registry=self.registry,
         )
+        self.deliveries = Counter(
+            "offers_deliveries",
+            "Decisions to send handled by delivery, by channel, state (sent, failed, "
+            "skipped) and code (why not sent; empty when sent).",
+            ["channel", "state", "code"],
+            registry=self.registry,
+        )
+        self.scheduled = Gauge(
+            "offers_deliveries_scheduled",
+            "Messages waiting for their send_at (the end of the recipient's quiet hours).",
+            registry=self.registry,
+        )
         self.degraded = Gauge(
             "offers_decisions_degraded",
             "1 while decisions wait for Redis to come back, else 0.",

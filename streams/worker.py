@@ -21,34 +21,24 @@ from datetime import timedelta
 from typing import Any, cast
 
 import faust
-import orjson
 from faust.types.transports import TransportT
 from faust.web import Request, Response, View
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
-from offers.campaigns.history import CampaignHistory
-from offers.contracts import (
-    ConsentScope,
-    Event,
-    ValidationClock,
-    decode,
-    encode,
-)
-from offers.contracts.events import consent_key
+from offers.contracts import Event, ValidationClock, decode, encode
 from offers.errors import ContractError, FieldError
 from offers.settings import Settings
 from offers.stack.kafka import create_topics
-from offers.state.campaigns import decode_change
-from offers.state.consent import decode_consent
-from offers.topics import CAMPAIGNS, CONSENT, DEAD_LETTER, GEOFENCE, TopicSpec
+from offers.topics import DEAD_LETTER, GEOFENCE, TopicSpec
 from streams.consumer import FlowControl, transport_for
 from streams.dead_letters import send_dead_letter
 from streams.decisions.agent import DecisionAgents
 from streams.features.rows import Row
+from streams.followers import follow_campaigns, follow_consent, state_pages
 from streams.metrics import StreamMetrics
 from streams.processing import Entry, step
-from streams.replica import TopicReplica, follow_topic
+from streams.replica import TopicReplica
 from streams.sink import FeastWriter, FeatureSink, Writer
 from streams.views import FEATURE_VIEWS, SAILING_STATE, FeatureView
 
@@ -140,63 +130,19 @@ def create_app(settings: Settings, writer: Writer | None = None) -> StreamApp:
         # aiohttp takes the charset apart from the type; Prometheus' text is UTF-8
         return web.bytes(metrics.exposition(), content_type=METRICS_CONTENT_TYPE)
 
-    consent: TopicReplica[bool] = TopicReplica(
-        settings.kafka_bootstrap,
-        CONSENT.name,
-        lambda key, value: decode_consent(value).granted,
-    )
-    app.task(consent.follow)
-
-    @app.page("/consent/{customer_id}")
-    async def consent_page(web: View, request: Request, customer_id: str) -> Response:
-        """The customer's consent per scope, as this worker holds it (absent: not given)."""
-        granted = {
-            scope.value: consent[key]
-            for scope in ConsentScope
-            if (key := consent_key(customer_id, scope)) in consent
-        }
-        return web.bytes(orjson.dumps(granted), content_type="application/json")
-
-    campaigns = CampaignHistory()
-
-    def apply_campaign(key: bytes | None, value: bytes | None) -> None:
-        if value is None:
-            return
-        try:
-            campaigns.apply(decode_change(value))
-        except ContractError as exc:
-            log.error("%s: skipping an unreadable change: %s", CAMPAIGNS.name, exc)
-
-    async def follow_campaigns() -> None:
-        await follow_topic(settings.kafka_bootstrap, CAMPAIGNS.name, apply_campaign)
-
-    app.task(follow_campaigns)
-
-    @app.page("/campaigns")
-    async def campaigns_page(web: View, request: Request) -> Response:
-        """Every campaign's latest version, status and name, as this worker holds them."""
-        held = [
-            {"id": c.id, "version": c.version, "status": c.status.value, "name": c.name}
-            for c in campaigns.campaigns()
-        ]
-        return web.bytes(orjson.dumps(held), content_type="application/json")
-
+    consent = follow_consent(app, settings)
+    campaigns = follow_campaigns(app, settings)
+    sailings = processor.replicas[SAILING_STATE.name]
+    state_pages(app, consent, campaigns, sailings)
     if settings.worker_decisions:
         DecisionAgents(
             app,
             settings,
             campaigns=campaigns,
             consent=consent,
-            sailings=processor.replicas[SAILING_STATE.name],
+            sailings=sailings,
             metrics=metrics,
         ).install()
-
-    @app.page("/sailings")
-    async def sailings_page(web: View, request: Request) -> Response:
-        """The latest row of every sailing, as this worker holds them."""
-        rows = processor.replicas[SAILING_STATE.name]
-        return web.bytes(orjson.dumps(dict(rows)), content_type="application/json")
-
     return app
 
 

@@ -192,6 +192,8 @@ class ConsentSource(StrEnum):
     SMS_REPLY = "sms_reply"
     ADMIN = "admin"
     ERASURE = "erasure"
+    PROVIDER = "provider"
+    """The channel's provider refused a message because the customer opted out there."""
 
 
 class ConsentChange(Event):
@@ -295,6 +297,12 @@ class OfferDecision(Event):
     """Not before this moment (the end of the recipient's quiet hours); None: at once."""
     challenger_version: ShortText | None = None
     """The shadow challenger model that scored the candidates beside the champion."""
+    port: Identifier | None = None
+    """The port of the trigger (a geofence entered), when it has one."""
+    route_id: Identifier | None = None
+    """The route of the trigger (searched, quoted, a fare drop), when it has one."""
+    sailing_id: Identifier | None = None
+    """The sailing of the trigger (quoted, a fare drop, seats released), when it has one."""
 
     @model_validator(mode="after")
     def _offer_needs_campaign(self) -> OfferDecision:

@@ -118,13 +118,15 @@ class WorkerProcess:
         self.stop()
 
 
-def group_lag(settings: Settings, topics: Iterable[str] | None = None) -> int | None:
+def group_lag(
+    settings: Settings, topics: Iterable[str] | None = None, group: str | None = None
+) -> int | None:
     """Records of ``topics`` (by default every topic the workers consume) not yet
-    committed by the workers' group, or None while the broker cannot tell yet (the
-    group's coordinator is still starting)."""
+    committed by the workers' group (or ``group``), or None while the broker cannot tell
+    yet (the group's coordinator is still starting)."""
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     try:
-        group = settings.stream_app_id
+        group = group or settings.stream_app_id
         committed = admin.list_group_offsets({group: None}).get(group, {})
     except KafkaError:
         return None

@@ -82,4 +82,7 @@ def decision_record(
         expires_at=expires_at,
         send_at=send_at,
         challenger_version=challenger_version,
+        port=hit.port,
+        route_id=hit.route_id,
+        sailing_id=hit.sailing_id,
     )

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
@@ -40,6 +40,7 @@ from offers.settings import Settings
 from streams.delivery.messages import OutboundMessage
 from streams.delivery.policy import remaining_validity, retry_after_seconds
 from streams.delivery.providers import GraphAccount, TwilioAccount
+from streams.delivery.redemption import REDEMPTION_PATH
 from streams.delivery.results import (
     SendFailure,
     SendResult,
@@ -106,6 +107,25 @@ class SmsAdapter:
         if not isinstance(sid, str) or not sid:
             return _failed(message, bad_answer(201, "Twilio answered without a message SID"))
         return SendResult(message.decision_id, message.channel, provider_message_id=sid)
+
+    def find_sent_blocking(self, decision_id: str, address: str, since: datetime) -> str | None:
+        """The SID of a message to ``address`` created since ``since`` whose body carries
+        the redemption link of ``decision_id``, if Twilio has one: whether an attempt
+        whose answer was lost reached Twilio. Raises what the client raises.
+
+        Twilio lists newest first; its date filter is on the date *sent*, which a message
+        still queued has not, so the list is read by recipient only, up to the messages
+        created a day before ``since``."""
+        marker = f"{REDEMPTION_PATH}{decision_id}."
+        oldest = since - timedelta(days=1)
+        for sent in self._client.messages.stream(to=address, page_size=100):
+            created = getattr(sent, "date_created", None)
+            if isinstance(created, datetime) and created < oldest:
+                return None
+            if marker in (getattr(sent, "body", None) or ""):
+                sid = getattr(sent, "sid", None)
+                return sid if isinstance(sid, str) else None
+        return None
 
     def close(self) -> None:
         """Closes the connections kept open to the provider."""
@@ -183,6 +203,8 @@ class WhatsAppAdapter(_GraphAdapter):
             "type": "text",
             "text": {"preview_url": False, "body": message.body},
         }
+        if message.callback_data is not None:
+            payload["biz_opaque_callback_data"] = message.callback_data
         return await self._post(message, payload, _whatsapp_message_id)
 
 

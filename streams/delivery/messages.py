@@ -33,7 +33,10 @@ FALLBACK_LANGUAGES: tuple[Language, ...] = (Language.EN, Language.IT)
 """Languages tried, in order, when the campaign has no template in the customer's."""
 CALLBACK_CHANNELS = frozenset({Channel.SMS})
 """Channels whose provider takes a status callback URL per message. WhatsApp statuses
-reach the webhook subscribed for the app; Messenger sends none for page messages."""
+reach the webhook subscribed for the app, carrying the message's callback data;
+Messenger sends none for page messages."""
+CALLBACK_DATA_CHANNELS = frozenset({Channel.WHATSAPP})
+"""Channels whose provider echoes callback data in its status webhooks."""
 
 
 class MessageError(OffersError):
@@ -69,6 +72,9 @@ class OutboundMessage:
     body: str
     valid_until: datetime
     status_callback: str | None = None
+    callback_data: str | None = None
+    """What the provider echoes in the message's status webhooks (WhatsApp's
+    ``biz_opaque_callback_data``): ``"{decision_id} {customer_id}"``."""
 
     def __post_init__(self) -> None:
         if not self.address.strip():
@@ -103,6 +109,9 @@ def outbound_message(
         callback = status_callback_url(
             settings.public_base_url, decision.decision_id, decision.customer_id
         )
+    data = None
+    if channel in CALLBACK_DATA_CHANNELS:
+        data = callback_data(decision.decision_id, decision.customer_id)
     return OutboundMessage(
         decision_id=decision.decision_id,
         channel=channel,
@@ -110,6 +119,7 @@ def outbound_message(
         body=body,
         valid_until=valid_until,
         status_callback=callback,
+        callback_data=data,
     )
 
 
@@ -128,6 +138,11 @@ def status_callback_url(public_base_url: str, decision_id: str, customer_id: str
     """Where Twilio posts the statuses of the message of ``decision_id``."""
     query = urlencode({"decision_id": decision_id, "customer_id": customer_id})
     return f"{public_base_url.rstrip('/')}{STATUS_CALLBACK_PATH}?{query}"
+
+
+def callback_data(decision_id: str, customer_id: str) -> str:
+    """The data a provider echoes in status webhooks: the decision and its customer."""
+    return f"{decision_id} {customer_id}"
 
 
 def _sendable(decision: OfferDecision, campaign: Campaign) -> tuple[Channel, datetime]:

@@ -30,6 +30,8 @@ PRODUCTION: dict[str, Any] = {
     "whatsapp_access_token": SecretStr("real-whatsapp-token"),
     "messenger_page_token": SecretStr("real-page-token"),
     "redemption_secret": SecretStr("a-real-redemption-secret"),
+    "whatsapp_verify_token": SecretStr("a-real-verify-token"),
+    "meta_app_secret": SecretStr("a-real-app-secret"),
 }
 """Production settings with every credential set."""
 
@@ -132,6 +134,8 @@ def test_production_with_every_credential_set() -> None:
         ("whatsapp_access_token", "OFFERS_WHATSAPP_ACCESS_TOKEN"),
         ("messenger_page_token", "OFFERS_MESSENGER_PAGE_TOKEN"),
         ("redemption_secret", "OFFERS_REDEMPTION_SECRET"),
+        ("whatsapp_verify_token", "OFFERS_WHATSAPP_VERIFY_TOKEN"),
+        ("meta_app_secret", "OFFERS_META_APP_SECRET"),
     ],
 )
 def test_production_refuses_each_development_default(field: str, variable: str) -> None:
@@ -144,7 +148,7 @@ def test_production_refuses_each_development_default(field: str, variable: str) 
 def test_production_names_every_missing_credential_at_once() -> None:
     with pytest.raises(ValidationError) as refused:
         Settings(environment="production")
-    assert str(refused.value).count("must be set") == 8
+    assert str(refused.value).count("must be set") == 10
 
 
 def test_production_reaches_providers_over_https_only() -> None:
