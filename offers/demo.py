@@ -1,29 +1,32 @@
-"""``offers demo``: start the local stack and a stream-processor worker, run the simulated
-world through them, and show what flowed per topic (checked against the broker's own
-offsets), what the worker made of it, and the decisions it took.
+"""``offers demo``: start the local stack and the whole engine around it, run a few
+simulated days through it, and show what flowed and what the campaigns caused.
 
 Before the world flows, :mod:`offers.demo_setup` puts a champion model, the demo's
-campaigns and the simulated customers' consent in place; the worker decides at event
-time, as the simulated days lie in the past. Once it has caught up and its decisions
-have stopped growing, the decision records written during the run are read back from
-``offers.decisions``, counted once per decision id (a replayed trigger repeats its
-record), and shown per outcome and reason and per campaign.
+campaigns and the simulated customers' consent in place. Then the loop runs: the world's
+events go into Kafka, a stream-processor worker turns them into features and decisions
+(at event time, as the simulated days lie in the past), a delivery worker sends the
+offers to the provider sandbox, and the simulated customers answer through the API and
+the booking stream (:mod:`offers.closed_loop`); their bookings flow back into the
+worker. Once everything has settled, the demo shows what flowed per topic (checked
+against the broker's own offsets), the worker's counters, the decisions per outcome,
+reason and campaign, each campaign's funnel, and its incremental conversions and ROI
+against its holdout beside the simulator's true incremental conversions.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, cast
 
 import typer
 
-from offers.contracts import DecisionOutcome, OfferDecision, decode
+from offers.closed_loop import CampaignResult, Loop, closed_loop, loop_report
+from offers.contracts import OfferDecision, decode
 from offers.demo_setup import (
     PlacedCampaigns,
     engine_settings,
@@ -34,6 +37,24 @@ from offers.demo_setup import (
     read_range,
     wait_worker_holds,
 )
+from offers.demo_tables import (
+    DECISIONS_COUNTER,
+    SIGNALS_COUNTER,
+    DecisionCounts,
+    Samples,
+    campaigns_table,
+    count_decisions,
+    counter_total,
+    decisions_json,
+    expected_flow,
+    features_table,
+    flow_table,
+    funnel_table,
+    lift_table,
+    loop_json,
+    reasons_table,
+    summary,
+)
 from offers.errors import StackError
 from offers.settings import Settings, get_settings
 from offers.stack import LocalStack, read_state
@@ -42,24 +63,20 @@ from offers.stack.workers import WorkerProcess, group_lag, wait_caught_up
 from offers.state.campaigns import CampaignStore
 from offers.state.compacted import TopicWriter
 from offers.stopping import ignore_interrupts, stop_on_sigterm
-from offers.topics import ALL_TOPICS, CAMPAIGNS, CONSENT, DEAD_LETTER, DECISIONS, GEOFENCE, TRIGGERS
-from simulators.sink import KafkaEventProducer, ProduceReport
+from offers.topics import (
+    ALL_TOPICS,
+    BOOKING,
+    CAMPAIGNS,
+    CONSENT,
+    DEAD_LETTER,
+    DECISIONS,
+    DELIVERY_STATUS,
+    GEOFENCE,
+    RESPONSES,
+    TRIGGERS,
+)
+from simulators.sink import KafkaEventProducer, ProduceReport, at_speed
 from simulators.world import MIN_CUSTOMERS, World, WorldConfig
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-COUNTERS: dict[str, tuple[str, ...]] = {
-    "offers_stream_events_total": ("topic", "outcome"),
-    "offers_feature_rows_written_total": ("push_source",),
-    "offers_geofence_transitions_total": ("action",),
-    "offers_trigger_signals_total": ("trigger",),
-    "offers_decisions_total": ("outcome", "reason"),
-}
-"""The worker's counters the demo reads, with the labels that tell their values apart."""
-DECISIONS_COUNTER = "offers_decisions_total"
-SIGNALS_COUNTER = "offers_trigger_signals_total"
-OUTCOMES: tuple[str, ...] = tuple(outcome.value for outcome in DecisionOutcome)
-NO_CAMPAIGN = "(no campaign)"
 
 
 @contextmanager
@@ -85,148 +102,6 @@ def topic_offsets(bootstrap: str) -> dict[str, int]:
     for (topic, _), end in end_offsets(bootstrap, totals).items():
         totals[topic] += end
     return totals
-
-
-def flow_table(produced: dict[str, int], before: dict[str, int], after: dict[str, int]) -> str:
-    rows = [f"{'topic':<26}{'produced':>10}{'in Kafka':>10}  check"]
-    for topic in sorted(after):
-        made, landed = produced.get(topic, 0), after[topic] - before.get(topic, 0)
-        rows.append(f"{topic:<26}{made:>10}{landed:>10}  {'ok' if made == landed else 'MISMATCH'}")
-    return "\n".join(rows)
-
-
-def summary(samples: Samples) -> dict[str, dict[str, int]]:
-    """The worker's counters: input records by topic and outcome, rows written by push
-    source, geofence transitions by action, trigger signals by trigger, decisions by
-    outcome and reason."""
-    found: dict[str, dict[str, int]] = {}
-    for (name, labels), value in samples.items():
-        if name in COUNTERS:
-            by = dict(labels)
-            label = "/".join(by[key] for key in COUNTERS[name])
-            found.setdefault(name.removesuffix("_total"), {})[label] = int(value)
-    return found
-
-
-def counter_total(samples: Samples, name: str, **labels: str) -> int:
-    """The sum of the counter ``name`` over the samples with these label values."""
-    wanted = set(labels.items())
-    return int(
-        sum(value for (n, got), value in samples.items() if n == name and wanted <= set(got))
-    )
-
-
-def features_table(samples: Samples) -> str:
-    """The worker's counters but its decisions (shown from Kafka, per decision)."""
-    counts = summary(samples)
-    counts.pop(DECISIONS_COUNTER.removesuffix("_total"), None)
-    rows = [f"{'worker':<48}{'count':>8}"]
-    for metric in sorted(counts):
-        for label, value in sorted(counts[metric].items()):
-            rows.append(f"{metric.removeprefix('offers_') + ' ' + label:<48}{value:>8}")
-    return "\n".join(rows)
-
-
-def expected_flow(
-    produced: Mapping[str, int], samples: Samples, written: Mapping[str, int]
-) -> dict[str, int]:
-    """What each topic should have received: the simulator's events, the worker's own
-    records (by its counters) and the state records the demo ``written``."""
-    expected = dict(produced)
-    for topic, count in written.items():
-        expected[topic] = expected.get(topic, 0) + count
-    worker = {
-        GEOFENCE.name: counter_total(samples, "offers_geofence_transitions_total"),
-        TRIGGERS.name: counter_total(samples, SIGNALS_COUNTER),
-        DECISIONS.name: counter_total(samples, DECISIONS_COUNTER),
-        DEAD_LETTER.name: counter_total(
-            samples, "offers_stream_events_total", outcome="dead_lettered"
-        ),
-    }
-    for topic, count in worker.items():
-        expected[topic] = expected.get(topic, 0) + count
-    return expected
-
-
-# decisions -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class DecisionCounts:
-    """Decisions read, and the distinct ones counted by (outcome, reason) and by
-    (campaign id, outcome); the campaign id is empty when the decision names none."""
-
-    records: int
-    by_reason: dict[tuple[str, str], int]
-    by_campaign: dict[tuple[str, str], int]
-
-    @property
-    def distinct(self) -> int:
-        return sum(self.by_reason.values())
-
-
-def count_decisions(decisions: Iterable[OfferDecision]) -> DecisionCounts:
-    """The decisions counted once per decision id (the first record of each)."""
-    seen: set[str] = set()
-    records = 0
-    by_reason: Counter[tuple[str, str]] = Counter()
-    by_campaign: Counter[tuple[str, str]] = Counter()
-    for decision in decisions:
-        records += 1
-        if decision.decision_id in seen:
-            continue
-        seen.add(decision.decision_id)
-        by_reason[decision.outcome.value, decision.reason] += 1
-        by_campaign[decision.campaign_id or "", decision.outcome.value] += 1
-    return DecisionCounts(records, dict(by_reason), dict(by_campaign))
-
-
-def reasons_table(counts: DecisionCounts) -> str:
-    """Distinct decisions per outcome (in the contract's order) and reason (most first)."""
-    rows = [f"{'outcome':<12}{'reason':<30}{'decisions':>10}"]
-    ordered = sorted(
-        counts.by_reason.items(), key=lambda item: (OUTCOMES.index(item[0][0]), -item[1], item[0])
-    )
-    for (outcome, reason), count in ordered:
-        rows.append(f"{outcome:<12}{reason:<30}{count:>10}")
-    rows.append(f"{'total':<42}{counts.distinct:>10}")
-    return "\n".join(rows)
-
-
-def campaign_label(campaign_id: str, names: Mapping[str, str]) -> str:
-    return names.get(campaign_id, campaign_id) if campaign_id else NO_CAMPAIGN
-
-
-def campaigns_table(counts: DecisionCounts, names: Mapping[str, str]) -> str:
-    """Distinct decisions per campaign (by name when known) and outcome; the decisions
-    without a campaign last."""
-    campaigns = sorted(
-        {campaign for campaign, _ in counts.by_campaign},
-        key=lambda c: (not c, campaign_label(c, names)),
-    )
-    rows = [f"{'campaign':<28}" + "".join(f"{outcome:>11}" for outcome in OUTCOMES)]
-    for campaign in campaigns:
-        cells = "".join(f"{counts.by_campaign.get((campaign, o), 0):>11}" for o in OUTCOMES)
-        rows.append(f"{campaign_label(campaign, names)[:27]:<28}{cells}")
-    return "\n".join(rows)
-
-
-def decisions_json(counts: DecisionCounts, names: Mapping[str, str]) -> dict[str, Any]:
-    by_reason: dict[str, dict[str, int]] = {}
-    for (outcome, reason), count in sorted(counts.by_reason.items()):
-        by_reason.setdefault(outcome, {})[reason] = count
-    by_campaign: dict[str, dict[str, Any]] = {}
-    for (campaign, outcome), count in sorted(counts.by_campaign.items()):
-        entry = by_campaign.setdefault(
-            campaign or "none", {"name": campaign_label(campaign, names), "outcomes": {}}
-        )
-        entry["outcomes"][outcome] = count
-    return {
-        "records": counts.records,
-        "distinct": counts.distinct,
-        "by_reason": by_reason,
-        "by_campaign": by_campaign,
-    }
 
 
 def read_decisions(bootstrap: str, start: Mapping[int, int]) -> Iterator[OfferDecision]:
@@ -260,19 +135,26 @@ def wait_decisions_settled(
 
 # the run -------------------------------------------------------------------------------
 
+LOOP_TOPICS = (CONSENT.name, DELIVERY_STATUS.name, RESPONSES.name, DEAD_LETTER.name)
+"""Topics the loop's services also write (STOP replies, provider statuses, clicks and
+redemptions, messages not sent): shown, not checked against a count."""
+
 
 @dataclass(frozen=True, slots=True)
 class DemoRun:
-    """What a demo did: the events produced, the worker's counters, the topics' offsets
-    before and after, the state records it wrote, its campaigns and the decisions."""
+    """What a demo did: the events produced (the world's and the customers' bookings),
+    the worker's counters, the topics' offsets before and after, the state records it
+    wrote, its campaigns, the decisions and each campaign's results."""
 
     report: ProduceReport
+    bookings: int
     samples: Samples
     before: dict[str, int]
     after: dict[str, int]
     written: dict[str, int]
     campaigns: dict[str, str]
     decisions: DecisionCounts
+    results: list[CampaignResult]
 
 
 def prepare_state(settings: Settings, config: WorldConfig) -> tuple[PlacedCampaigns, int]:
@@ -290,38 +172,80 @@ def prepare_state(settings: Settings, config: WorldConfig) -> tuple[PlacedCampai
     return placed, consent
 
 
-def run_worker(
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """How fast the world flows: ``speed`` simulated seconds per wall second, at most
+    ``rate`` events per second, and at most ``max_events`` events (None: all)."""
+
+    speed: float
+    rate: float
+    max_events: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoopRun:
+    report: ProduceReport
+    bookings: int
+    samples: Samples
+    results: list[CampaignResult]
+
+
+def run_loop(
     settings: Settings,
     config: WorldConfig,
     placed: PlacedCampaigns,
-    rate: float,
-    max_events: int | None,
-) -> tuple[ProduceReport, Samples]:
-    """Run the world through a worker that holds the campaigns and consent; the
-    producer's report and the worker's counters once its decisions have settled."""
-    typer.echo("starting a stream-processor worker (decisions at event time)...")
-    with WorkerProcess(settings, "worker", settings.stack_dir / "streams") as worker:
-        worker.wait_ready()
-        typer.echo(f"  worker /metrics on port {worker.port}, log {worker.log_path}")
-        wait_worker_holds(worker, placed.campaigns, settings.kafka_bootstrap)
-        typer.echo(
-            f"simulating {config.customers:,} customers for {config.days} day(s) "
-            f"at {rate:,.0f} ev/s"
-        )
-        with KafkaEventProducer(settings) as producer:
-            report = producer.produce(
-                World(config).events(), rate=rate, limit=max_events, progress=True
+    pace: Pace,
+) -> LoopRun:
+    """Run the world through the engine and the loop around it until all has settled."""
+    world = World(config)
+    logs = settings.stack_dir / "streams"
+    typer.echo("starting the API, the provider sandbox and a delivery worker...")
+    with closed_loop(
+        settings, world.customers, placed.campaigns, logs, seed=settings.simulator_seed
+    ) as loop:
+        typer.echo(f"  API {loop.api.base_url} (log {loop.api.log_path})")
+        typer.echo(f"  sandbox {loop.sandbox.base_url}; delivery log {loop.deliveries[0].log_path}")
+        typer.echo("starting a stream-processor worker (decisions at event time)...")
+        with WorkerProcess(loop.settings, "worker", logs) as worker:
+            worker.wait_ready()
+            typer.echo(f"  worker /metrics on port {worker.port}, log {worker.log_path}")
+            wait_worker_holds(worker, placed.campaigns, settings.kafka_bootstrap)
+            typer.echo(
+                f"simulating {config.customers:,} customers for {config.days} day(s), "
+                f"{pace.speed:,.0f} simulated seconds per second, at most {pace.rate:,.0f} ev/s"
             )
-        typer.echo("waiting for the worker to catch up...")
+            with KafkaEventProducer(settings) as producer:
+                events = at_speed(world.events(), pace.speed)
+                report = producer.produce(
+                    events, rate=pace.rate, limit=pace.max_events, progress=True
+                )
+            typer.echo("waiting for the engine and the customers to settle...")
+            samples = settle(loop.settings, worker, loop)
+        responses = loop.responder.responses()
+        typer.echo("reading the campaigns' results from the topics...")
+        results = loop_report(loop.settings, placed.campaigns, responses)
+    bookings = sum(1 for r in responses if r.booking_ref is not None)
+    return LoopRun(report, bookings, samples, results)
+
+
+def settle(settings: Settings, worker: WorkerProcess, loop: Loop) -> Samples:
+    """The worker's counters once the worker and the loop have both stopped moving: the
+    customers' bookings make new decisions, whose offers make new bookings."""
+    while True:
         wait_caught_up(settings, [worker])
-        typer.echo("waiting for the last decisions (abandoned quotes, fare drops)...")
         samples = wait_decisions_settled(settings, worker)
-    return report, samples
+        loop.settle()
+        if group_lag(settings) == 0 and _made(worker.metrics()) == _made(samples):
+            return samples
 
 
-def run_demo(
-    settings: Settings, config: WorldConfig, rate: float, max_events: int | None
-) -> DemoRun:
+def _made(samples: Samples) -> tuple[int, ...]:
+    """What the worker has read and made so far."""
+    names = ("offers_stream_events_total", DECISIONS_COUNTER, SIGNALS_COUNTER)
+    return tuple(counter_total(samples, name) for name in names)
+
+
+def run_demo(settings: Settings, config: WorldConfig, pace: Pace) -> DemoRun:
     registry = ensure_champion(settings)
     with running_stack(settings) as live:
         engine = engine_settings(live, registry)
@@ -329,18 +253,28 @@ def run_demo(
         before = topic_offsets(bootstrap)
         decisions_from = partition_ends(bootstrap, DECISIONS.name)
         placed, consent = prepare_state(engine, config)
-        report, samples = run_worker(engine, config, placed, rate, max_events)
+        run = run_loop(engine, config, placed, pace)
         after = topic_offsets(bootstrap)
         decisions = count_decisions(read_decisions(bootstrap, decisions_from))
     return DemoRun(
-        report=report,
-        samples=samples,
+        report=run.report,
+        bookings=run.bookings,
+        samples=run.samples,
         before=before,
         after=after,
         written={CONSENT.name: consent, CAMPAIGNS.name: placed.records},
         campaigns={c.id: c.name for c in placed.campaigns},
         decisions=decisions,
+        results=run.results,
     )
+
+
+def checked_flow(run: DemoRun) -> dict[str, int]:
+    """What each topic should have received, for the topics whose writers are counted."""
+    produced = dict(run.report.counts)
+    produced[BOOKING.name] = produced.get(BOOKING.name, 0) + run.bookings
+    expected = expected_flow(produced, run.samples, run.written)
+    return {topic: count for topic, count in expected.items() if topic not in LOOP_TOPICS}
 
 
 def show(run: DemoRun, expected: dict[str, int], elapsed_s: float, as_json: bool) -> None:
@@ -350,9 +284,13 @@ def show(run: DemoRun, expected: dict[str, int], elapsed_s: float, as_json: bool
     typer.echo(f"decisions: {counts.distinct:,} ({counts.records:,} records read)")
     typer.echo(reasons_table(counts))
     typer.echo(campaigns_table(counts, run.campaigns))
+    typer.echo("funnel per campaign (distinct decisions):")
+    typer.echo(funnel_table(run.results))
+    typer.echo("incremental conversions against the holdout (95 % intervals) and the truth:")
+    typer.echo(lift_table(run.results))
     typer.echo(
-        f"{report.total:,} events in {report.elapsed_s:.1f} s ({report.events_per_s:,.0f} ev/s); "
-        f"demo done in {elapsed_s:.0f} s"
+        f"{report.total:,} events in {report.elapsed_s:.1f} s ({report.events_per_s:,.0f} ev/s), "
+        f"{run.bookings:,} bookings from offers; demo done in {elapsed_s:.0f} s"
     )
     if as_json:
         typer.echo(
@@ -363,6 +301,7 @@ def show(run: DemoRun, expected: dict[str, int], elapsed_s: float, as_json: bool
                     "in_kafka": run.after,
                     "worker": summary(run.samples),
                     "decisions": decisions_json(counts, run.campaigns),
+                    "campaigns": loop_json(run.results),
                 }
             )
         )
@@ -370,26 +309,30 @@ def show(run: DemoRun, expected: dict[str, int], elapsed_s: float, as_json: bool
 
 def demo(
     customers: Annotated[int, typer.Option(min=MIN_CUSTOMERS, help="Simulated customers.")] = 2_000,
-    days: Annotated[int, typer.Option(help="Simulated days.")] = 1,
-    rate: Annotated[float, typer.Option(help="Events per second into Kafka.")] = 2_000.0,
+    days: Annotated[int, typer.Option(help="Simulated days.")] = 3,
+    speed: Annotated[
+        float,
+        typer.Option(min=1.0, help="Simulated seconds per second (1440: a day a minute)."),
+    ] = 1_440.0,
+    rate: Annotated[float, typer.Option(help="At most this many events per second.")] = 2_000.0,
     max_events: Annotated[int | None, typer.Option(help="Stop after this many events.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Also print the counts as JSON.")] = False,
 ) -> None:
-    """Start the stack, run the simulated world into Kafka, print what flowed per topic
-    and the decisions taken."""
+    """Start the stack and the engine, run the simulated world through them, print what
+    flowed per topic, the decisions taken and each campaign's results."""
     stop_on_sigterm()
     started = time.monotonic()
     settings = get_settings()
     config = WorldConfig(seed=settings.simulator_seed, customers=customers, days=days)
     try:
-        run = run_demo(settings, config, rate, max_events)
+        run = run_demo(settings, config, Pace(speed, rate, max_events))
     except KeyboardInterrupt:
         ignore_interrupts()
         typer.echo("interrupted; the stack was stopped", err=True)
         raise typer.Exit(130) from None
-    expected = expected_flow(run.report.counts, run.samples, run.written)
+    expected = checked_flow(run)
     show(run, expected, time.monotonic() - started, as_json)
     landed = {t: run.after[t] - run.before.get(t, 0) for t in run.after}
-    if any(landed[t] != expected.get(t, 0) for t in landed):
+    if any(landed[t] != count for t, count in expected.items()):
         typer.echo("the broker does not hold what the demo and the worker produced", err=True)
         raise typer.Exit(1)

@@ -2,7 +2,9 @@
 
 An offer is kept only while it can be of use: every key of an offer expires (``EXPIREAT``)
 at its ``expires_at`` plus a short retention, during which a redeemed or expired offer
-can still be looked up and a repeated redemption answered the same way.
+can still be looked up and a repeated redemption answered the same way. An offer issued
+in replayed or simulated time, whose expiry may lie in the wall clock's past, is added
+with the moment to keep it until instead.
 
 Keys:
 
@@ -227,12 +229,15 @@ class OfferBook:
         self._add = redis.register_script(_ADD)
         self._redeem = redis.register_script(_REDEEM)
 
-    def add(self, offer: StoredOffer) -> bool:
-        """Keep the offer until its expiry plus the retention; False if the decision is
+    def add(self, offer: StoredOffer, *, keep_until: datetime | None = None) -> bool:
+        """Keep the offer until its expiry plus the retention, or until ``keep_until``
+        when given (by the wall clock, as Redis expires keys); False if the decision is
         already kept (the first offer, and its redemption, stay as they were)."""
         if offer.redeemed_at is not None:
             raise ValueError(f"offer {offer.decision_id} is redeemed; add it unredeemed")
-        expire_at = math.ceil((offer.expires_at + self._retention).timestamp())
+        if keep_until is None:
+            keep_until = offer.expires_at + self._retention
+        expire_at = math.ceil(aware_utc(keep_until, "keep_until").timestamp())
         fields: dict[str, str | int] = {
             "customer_id": offer.customer_id,
             "campaign_id": offer.campaign_id,
@@ -266,6 +271,12 @@ class OfferBook:
         """The offer, if it is this customer's and still kept."""
         stored = self._redis.hgetall(self._offer_key(decision_id))
         return self._from_hash(customer_id, stored)
+
+    def by_decision(self, decision_id: str) -> StoredOffer | None:
+        """The decision's offer, whichever customer holds it, if it is still kept (for a
+        redemption link, which names the decision only)."""
+        stored = self._redis.hgetall(self._offer_key(decision_id))
+        return self._from_hash(None, stored)
 
     def redeem(
         self, customer_id: str, decision_id: str, now: datetime, limits: RedemptionLimits
@@ -352,9 +363,13 @@ class OfferBook:
         deleted = cast("list[int]", self._redis.transaction(remove, index))
         return sum(deleted[1:])
 
-    def _from_hash(self, customer_id: str, stored: Any) -> StoredOffer | None:
+    def _from_hash(self, customer_id: str | None, stored: Any) -> StoredOffer | None:
+        """The offer in a stored hash; None when there is none, or when ``customer_id``
+        is given and does not hold it."""
         fields = {_text(k): _text(v) for k, v in stored.items()}
-        if fields.get("customer_id") != customer_id or "offer" not in fields:
+        if "offer" not in fields:
+            return None
+        if customer_id is not None and fields.get("customer_id") != customer_id:
             return None
         offer = StoredOffer.model_validate_json(fields["offer"])
         if "redeemed_at" in fields:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -10,6 +11,7 @@ from offers.contracts.base import IDENTIFIER_PATTERN
 from offers.roles import Role
 from offers_api.security import Principal, RequireRole, RequireSelfOr
 from offers_api.state import ApiState
+from streams.decisions.clock import Watermark
 
 
 def get_state(request: Request) -> ApiState:
@@ -18,6 +20,22 @@ def get_state(request: Request) -> ApiState:
 
 
 StateDep = Annotated[ApiState, Depends(get_state)]
+
+
+def engine_now(state: StateDep) -> datetime:
+    """The engine's present. With ``OFFERS_DECISION_CLOCK=wall`` it is the wall clock; with
+    ``event`` (replayed or simulated history) it is the event-time watermark the decision
+    workers keep in Redis, so that offers issued in that history expire in it, not by the
+    wall clock; the wall clock until the workers have set one."""
+    if state.settings.decision_clock == "event":
+        mark = Watermark(state.redis).current()
+        if mark is not None:
+            return mark
+    return datetime.now(UTC)
+
+
+EngineNow = Annotated[datetime, Depends(engine_now)]
+"""The moment offers and redemption links are checked against (see :func:`engine_now`)."""
 
 Marketer = Annotated[Principal, Depends(RequireRole(Role.MARKETER, Role.ADMIN))]
 Analyst = Annotated[Principal, Depends(RequireRole(Role.MARKETER, Role.DATA_SCIENTIST, Role.ADMIN))]

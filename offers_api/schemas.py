@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
-from offers.contracts import ConsentScope, ConsentSource
+from offers.contracts import Channel, ConsentScope, ConsentSource
 from offers.offer_book import StoredOffer
 
 
@@ -81,3 +81,34 @@ class Accepted(BaseModel):
 class RedemptionPublic(BaseModel):
     offer: StoredOffer
     first: bool = Field(description="False when the offer had been redeemed before.")
+
+
+class OfferLinkPublic(BaseModel):
+    """An offer as its redemption link shows it."""
+
+    decision_id: str
+    campaign_id: str
+    channel: Channel
+    message: str = Field(description="The text that was sent.")
+    offer: dict[str, Any] = Field(description="The campaign's offer document.")
+    discount_eur: float
+    route_id: str | None
+    sailing_id: str | None
+    expires_at: datetime
+    redeemed_at: datetime | None = Field(description="When it was redeemed; null if not yet.")
+
+    @classmethod
+    def of(cls, offer: StoredOffer) -> OfferLinkPublic:
+        return cls.model_validate(offer.model_dump(include=set(cls.model_fields)))
+
+
+class StatusWebhookReceipt(BaseModel):
+    """What a provider's status notification did."""
+
+    statuses: int = Field(description="Statuses recorded and published (a repeated one again).")
+    skipped: int = Field(
+        description=(
+            "Statuses not recorded: without the sender's callback data, of a kind not "
+            "tracked, or behind the status already recorded."
+        )
+    )

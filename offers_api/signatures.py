@@ -1,7 +1,10 @@
-"""Is a webhook really from Twilio? Checks of ``X-Twilio-Signature``.
+"""Is a webhook really from its provider? Checks of Twilio's ``X-Twilio-Signature`` and
+Meta's ``X-Hub-Signature-256``.
 
-The HMAC is never computed here: every check and every signature goes through the
-official :class:`twilio.request_validator.RequestValidator`.
+Twilio's HMAC is never computed here: every check and every signature goes through the
+official :class:`twilio.request_validator.RequestValidator`. Meta's is the hex
+HMAC-SHA256 of the raw body under the app secret, as Meta documents it, compared in
+constant time.
 
 The URL to check is the public URL Twilio called, exactly: scheme, host, port, path
 and query string. Behind a proxy or load balancer the URL the app sees differs (``http``
@@ -14,6 +17,8 @@ default port, as Twilio signs either form.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -31,6 +36,8 @@ TWILIO_SIGNATURE_SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
 key; absent for the Auth Token signature (HMAC-SHA1)."""
 BODY_HASH_PARAM = "bodySHA256"
 """Query parameter carrying the SHA-256 of a JSON body, which the signature then covers."""
+META_SIGNATURE_HEADER = "X-Hub-Signature-256"
+"""``sha256=`` and the hex HMAC-SHA256 of the raw body: what Meta sends with each webhook."""
 
 FormParams = Mapping[str, Any]
 """Form fields of a webhook (string values); a multi-dict such as Starlette's ``FormData``
@@ -113,3 +120,17 @@ def sign_twilio_json(
     query = "&".join(q for q in (parts.query, urlencode({BODY_HASH_PARAM: body_hash})) if q)
     signed_url = urlunsplit(parts._replace(query=query))
     return signed_url, str(validator.compute_signature(signed_url, {}, algorithm))
+
+
+def sign_meta(app_secret: str, body: bytes) -> str:
+    """The ``X-Hub-Signature-256`` Meta would send with this body (for tests and the local
+    provider sandbox)."""
+    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_meta(app_secret: str, body: bytes, signature: str | None) -> bool:
+    """Whether ``signature`` (the ``X-Hub-Signature-256`` header) signs this raw body. A
+    missing signature or secret fails."""
+    if not signature or not app_secret:
+        return False
+    return hmac.compare_digest(sign_meta(app_secret, body).encode(), signature.encode())

@@ -1,6 +1,6 @@
 """What the API holds while it runs: the state-topic writer and views, the event producer,
-the stores in Redis (contacts, offers, API keys). Built once in the app's lifespan from the
-settings, closed at shutdown."""
+the stores in Redis (contacts, offers, delivery statuses, API keys). Built once in the
+app's lifespan from the settings, closed at shutdown."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from redis import Redis
 
 from offers.contacts import ContactStore
+from offers.delivery_status import StatusBook
 from offers.offer_book import OfferBook
 from offers.settings import Settings
 from offers.state.campaigns import CampaignStore
@@ -27,6 +28,7 @@ class ApiState:
     campaigns: CampaignStore
     contacts: ContactStore
     offers: OfferBook
+    statuses: StatusBook
     api_keys: ApiKeyStore
     redis: Redis
 
@@ -46,6 +48,7 @@ class ApiState:
             campaigns=campaigns,
             contacts=contacts,
             offers=OfferBook(redis),
+            statuses=StatusBook(redis),
             api_keys=RedisApiKeyStore(redis),
             redis=redis,
         )

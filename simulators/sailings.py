@@ -101,27 +101,47 @@ def build_schedule(routes: tuple[Route, ...], first: date, last: date, seed: int
     )
 
 
-def _sailings_of_day(route: Route, r: int, day: date, rng: np.random.Generator) -> list[_Row]:
+def local_departures(route: Route, day: date) -> list[datetime]:
+    """The departures of ``route`` on the local date ``day``, in time order, as aware
+    datetimes in the origin port's time zone (none on a day without service)."""
     zone = port_named(route.origin).zone
-    slots = route.departure_slots(day.month)
+    departures = []
+    for slot in route.departure_slots(day.month):
+        hours, minutes = (int(part) for part in slot.split(":"))
+        departures.append(datetime(day.year, day.month, day.day, hours, minutes, tzinfo=zone))
+    return departures
+
+
+def sailing_id_of(route: Route, local_departure: datetime) -> str:
+    """The id of the sailing of ``route`` leaving at ``local_departure`` (origin's local
+    time): ``LIV-OLB-20260701-2200``."""
+    return f"{route.route_id}-{local_departure:%Y%m%d-%H%M}"
+
+
+def seasonal_fare_of(route: Route, day: date) -> float:
+    """The seasonal fare of ``route``'s sailings on ``day``: the base fare times the month's
+    factor, and 10 % more from Friday to Sunday."""
+    weekday = 1.1 if day.weekday() >= 4 else 1.0
+    return round(route.base_fare_eur * fare_factor(day.month) * weekday, 2)
+
+
+def _sailings_of_day(route: Route, r: int, day: date, rng: np.random.Generator) -> list[_Row]:
+    departures = local_departures(route, day)
     # smaller vessels outside the summer
     vessel = 1.0 if day.month in (6, 7, 8, 9) else 0.8
-    weekday = 1.1 if day.weekday() >= 4 else 1.0
-    popularity = np.clip(rng.lognormal(0.0, 0.25, len(slots)), 0.4, 1.8)
+    popularity = np.clip(rng.lognormal(0.0, 0.25, len(departures)), 0.4, 1.8)
     rows = []
-    for slot, pop in zip(slots, popularity, strict=True):
-        hours, minutes = (int(part) for part in slot.split(":"))
-        local = datetime(day.year, day.month, day.day, hours, minutes, tzinfo=zone)
+    for local, pop in zip(departures, popularity, strict=True):
         departure = ms_of(local.astimezone(UTC))
         rows.append(
             _Row(
                 route=r,
                 departure_ms=departure,
-                sailing_id=f"{route.route_id}-{day:%Y%m%d}-{hours:02d}{minutes:02d}",
+                sailing_id=sailing_id_of(route, local),
                 arrival_ms=departure + route.duration_min * 60_000,
                 capacity_passengers=int(route.capacity_passengers * vessel),
                 capacity_cars=int(route.capacity_cars * vessel),
-                seasonal_fare=round(route.base_fare_eur * fare_factor(day.month) * weekday, 2),
+                seasonal_fare=seasonal_fare_of(route, day),
                 popularity=float(pop),
                 demand=demand_factor(day.month),
             )

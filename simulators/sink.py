@@ -11,8 +11,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from tqdm import tqdm
 
@@ -141,6 +142,29 @@ def paced(
         yield event
 
 
+def at_speed(
+    events: Iterable[Event],
+    speed: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[Event]:
+    """``events`` (in time order) no faster than simulated time allows: ``speed``
+    simulated seconds pass per wall second, from the first event's time. A loop that
+    answers in wall time (a message delivered, a customer's click) then lags the world
+    by ``speed`` times its wall-clock delay, not by whatever the producer can reach."""
+    if speed <= 0:
+        raise ValueError(f"speed: must be positive, got {speed}")
+    started: float | None = None
+    first: datetime | None = None
+    for event in events:
+        if first is None or started is None:
+            first, started = event.event_time, clock()
+        ahead = started + (event.event_time - first).total_seconds() / speed - clock()
+        if ahead > _MIN_SLEEP_S:
+            sleep(ahead)
+        yield event
+
+
 class KafkaEventProducer:
     """Sends events to their topics, keyed by their partition key.
 
@@ -218,3 +242,50 @@ class KafkaEventProducer:
             failures.record(exc)
             return
         future.add_errback(failures.record)
+
+
+class RecordProducer(Protocol):
+    """Where encoded records go: a Kafka producer, or a recorder in tests."""
+
+    def send(self, topic: str, key: str, value: bytes) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+class UnacknowledgedRecords(RuntimeError):
+    """Records sent since the last flush that the brokers did not acknowledge."""
+
+
+class KafkaRecordProducer:
+    """A :class:`RecordProducer` over kafka-python's ``KafkaProducer`` (``acks=all``):
+    :meth:`flush` waits for every record sent so far and raises
+    :class:`UnacknowledgedRecords` if any was lost."""
+
+    def __init__(self, settings: Settings, *, factory: Callable[..., Any] | None = None) -> None:
+        if factory is None:
+            from kafka import KafkaProducer
+
+            factory = KafkaProducer
+        self._producer = factory(**producer_config(settings))
+        self._failures = _Failures()
+
+    def __enter__(self) -> KafkaRecordProducer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def send(self, topic: str, key: str, value: bytes) -> None:
+        future = self._producer.send(topic, key=key.encode("utf-8"), value=value)
+        future.add_errback(self._failures.record)
+
+    def flush(self) -> None:
+        self._producer.flush()
+        with self._failures.lock:
+            count, first = self._failures.count, self._failures.first
+            self._failures.count, self._failures.first = 0, None
+        if count:
+            raise UnacknowledgedRecords(f"{count} records were not acknowledged; first: {first}")
+
+    def close(self) -> None:
+        self._producer.close()

@@ -53,9 +53,18 @@ class StreamApp(faust.App):
     write to that table then fails until the worker restarts. Its Kafka consumer resumes
     correctly after a rebalance (``streams.consumer``)."""
 
-    def __init__(self, settings: Settings, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *args: Any,
+        also_create: tuple[TopicSpec, ...] = (),
+        **kwargs: Any,
+    ) -> None:
+        """``also_create``: topics it reads that another app writes, created with its
+        own changelogs so that it never waits for them to appear."""
         super().__init__(*args, **kwargs)
         self.offers_settings = settings
+        self.also_create = also_create
 
     def _new_transport(self) -> TransportT:
         return transport_for(list(self.conf.broker_consumer), self)
@@ -65,14 +74,17 @@ class StreamApp(faust.App):
         return FlowControl(loop=self.loop)
 
     def changelog_topics(self) -> tuple[TopicSpec, ...]:
-        return tuple(
-            TopicSpec(
-                table.changelog_topic.get_topic_name(),
-                key="state key",
-                event_types=(),
-                compacted=True,
+        return (
+            tuple(
+                TopicSpec(
+                    table.changelog_topic.get_topic_name(),
+                    key="state key",
+                    event_types=(),
+                    compacted=True,
+                )
+                for table in self.tables.values()
             )
-            for table in self.tables.values()
+            + self.also_create
         )
 
     async def on_first_start(self) -> None:

@@ -4,6 +4,8 @@ Each request must carry a valid ``X-Twilio-Signature`` over the public URL the p
 called (``OFFERS_PUBLIC_BASE_URL`` + path + query) and the form fields; a forged or
 unsigned one gets 403. An inbound STOP (or its equivalent in Italian, French or German)
 withdraws SMS consent, START grants it again, HELP is answered; the reply is TwiML.
+A message's status is recorded only when it moves the message forward (see
+:mod:`offers.delivery_status`), and then published.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from offers.contracts import (
     DeliveryStatus,
     encode,
 )
+from offers.delivery_status import Advance
 from offers.topics import DELIVERY_STATUS
 from offers_api.deps import StateDep
 from offers_api.signatures import TWILIO_SIGNATURE_HEADER as SIGNATURE_HEADER
@@ -32,6 +35,20 @@ router = APIRouter(prefix="/v1/webhooks/twilio", tags=["webhooks"])
 
 TWIML = "application/xml"
 IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
+
+TWILIO_STATUSES: dict[str, DeliveryState | None] = {
+    **{state.value: state for state in DeliveryState},
+    "accepted": DeliveryState.QUEUED,
+    "scheduled": DeliveryState.QUEUED,
+    "sending": DeliveryState.SENT,
+    "read": DeliveryState.DELIVERED,
+    "canceled": DeliveryState.FAILED,
+    "receiving": None,
+    "received": None,
+    "partially_delivered": None,
+}
+"""Each ``MessageStatus`` Twilio sends, as a delivery state; None for those that say
+nothing about an offer's delivery (inbound messages, parts of one), which are ignored."""
 
 
 async def signed_form(request: Request, state: StateDep) -> dict[str, str]:
@@ -82,31 +99,51 @@ def delivery_status(
     decision_id: Annotated[str, Query(min_length=1, max_length=64, pattern=IDENTIFIER)],
     customer_id: Annotated[str, Query(min_length=1, max_length=64, pattern=IDENTIFIER)],
 ) -> Response:
-    """A message's status (queued, sent, delivered, failed, undelivered) for the decision
-    and customer named in the callback URL the sender set, to offers.delivery-status. The
-    status event's id is derived from the message and status, so a repeated callback is
-    one event to its readers."""
+    """A message's status for the decision and customer named in the callback URL the
+    sender set: recorded if it moves the message forward, and then published to
+    offers.delivery-status. A repeated callback is published again under the same event
+    id (derived from the message and status), which readers count once; one behind the
+    recorded status is dropped."""
     sid, status = form.get("MessageSid"), form.get("MessageStatus")
     if not sid or not status:
         raise HTTPException(
             status_code=422, detail="a status callback needs MessageSid and MessageStatus"
         )
-    try:
-        state_value = DeliveryState(status)
-    except ValueError:
-        known = ", ".join(s.value for s in DeliveryState)
+    if status not in TWILIO_STATUSES:
+        known = ", ".join(TWILIO_STATUSES)
         raise HTTPException(
             status_code=422, detail=f"MessageStatus {status!r} is not one of {known}"
-        ) from None
+        )
+    delivery_state = TWILIO_STATUSES[status]
+    if delivery_state is None:
+        return Response(status_code=204)
     event = DeliveryStatus(
-        event_id=f"ds-{sid}-{state_value.value}"[:64],
+        event_id=f"ds-{sid}-{delivery_state.value}"[:64],
         event_time=datetime.now(UTC),
         decision_id=decision_id,
         customer_id=customer_id,
         channel=Channel.SMS,
-        status=state_value,
+        status=delivery_state,
         provider_message_id=sid[:200],
-        error_code=form.get("ErrorCode") or None,
+        error_code=(form.get("ErrorCode") or "")[:200] or None,
     )
-    state.writer.put(DELIVERY_STATUS.name, customer_id, encode(event))
+    publish_status(state, event)
     return Response(status_code=204)
+
+
+def publish_status(state: StateDep, event: DeliveryStatus) -> Advance:
+    """Record a provider's status of a message and publish it, unless it is behind the
+    status recorded (a late callback, dropped). A repeated status is published again:
+    its first publication may have been lost after it was recorded."""
+    advance = state.statuses.advance(
+        event.decision_id,
+        event.customer_id,
+        event.channel,
+        event.status,
+        message_id=event.provider_message_id,
+        error_code=event.error_code,
+        at=event.event_time,
+    )
+    if advance is not Advance.STALE:
+        state.writer.put(DELIVERY_STATUS.name, event.customer_id, encode(event))
+    return advance

@@ -15,10 +15,17 @@ or ``create_app(config)`` for an ASGI app (``httpx.ASGITransport``, uvicorn), or
 Faithful to the real APIs
 -------------------------
 * Paths, methods and request encodings: Twilio's form-encoded
-  ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` and
-  ``GET …/Messages/{Sid}.json``; Graph's JSON ``POST /{version}/{phone_number_id}/messages``
-  and ``POST /{version}/me/messages``. The official ``twilio`` client works unchanged
-  (:func:`twilio_client` only redirects its host).
+  ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json``, ``GET …/Messages/{Sid}.json``
+  and the list ``GET …/Messages.json``; Graph's JSON
+  ``POST /{version}/{phone_number_id}/messages`` and ``POST /{version}/me/messages``. The
+  official ``twilio`` client works unchanged (:func:`twilio_client` only redirects its
+  host), ``client.messages.list(to=…, date_sent_after=…)`` included.
+* Twilio's message list: the account's messages, sent and received, newest first, filtered
+  by ``To``, ``From``, ``DateSent``, ``DateSent>`` (on or after) and ``DateSent<`` (on or
+  before), paged by ``PageSize`` (50, at most 1,000), ``Page`` and ``PageToken``, in
+  Twilio's list shape (``messages``, ``page``, ``page_size``, ``first_page_uri``,
+  ``next_page_uri`` (``null`` on the last page), ``previous_page_uri``, ``uri``, ``start``,
+  ``end``).
 * Authentication: HTTP Basic with Account SID and Auth Token (the path's account must be
   the caller's) answered by 401 / 20003 ``Authenticate``; Graph bearer tokens (or the
   ``access_token`` query parameter) answered by 401 / 190 ``OAuthException``.
@@ -49,21 +56,31 @@ Faithful to the real APIs
   ``callback_delay_s``.
 * WhatsApp status webhooks in the Cloud API's shape (``whatsapp_business_account``,
   ``entry[].changes[].value.statuses[]``, errors on ``failed``), signed with
-  ``X-Hub-Signature-256`` (and the legacy SHA-1 ``X-Hub-Signature``).
+  ``X-Hub-Signature-256`` (and the legacy SHA-1 ``X-Hub-Signature``). The sender's
+  ``biz_opaque_callback_data`` (a string of at most 512 characters, else error 100) is
+  recorded and echoed in each ``statuses[]`` entry of the message.
 * Inbound SMS: ``POST /sandbox/reply`` makes the sandbox post Twilio's incoming-message
   form (``MessageSid``, ``AccountSid``, ``From``, ``To``, ``Body``, ``NumMedia``, …),
   signed, to ``inbound_url``. Twilio's default keywords apply: STOP, STOPALL,
   UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT (whole body, trimmed, any case) put the
   sender on the STOP list; START, YES, UNSTOP take it off; the webhook then carries
-  ``OptOutType``.
+  ``OptOutType``. Each ``<Message>`` of the application's TwiML answer
+  (``<Response><Message>…</Message></Response>``) is sent back as an SMS, from the number
+  texted to the sender unless the verb names ``from``/``to``, with ``direction``
+  ``outbound-reply``; it goes through ``queued``, ``sent``, ``delivered`` like any message.
 
 Simplified
 ----------
 * One account, one WhatsApp phone number ID, one Messenger page; no API keys (``SK…``),
   subaccounts, regions or edges. Only text messages (WhatsApp templates are accepted and
-  recorded, not rendered); no media, no Content API, no scheduling, no message listing.
-* Twilio's STOP list is global, not kept per sender or Messaging Service, and the sandbox
-  sends no confirmation SMS after STOP. Senders are checked for format only, not
+  recorded, not rendered); no media, no Content API, no scheduling. The message list
+  holds Twilio's messages only (not WhatsApp Cloud API or Messenger ones) and has no
+  ``Status`` filter; a list parameter it refuses gets 400 with code 20001.
+* Twilio's STOP list is global, not kept per sender or Messaging Service. Twilio itself
+  sends no confirmation SMS after STOP: the application's TwiML reply is delivered
+  instead, even to a number that just opted out, and that is how the confirmation reaches
+  the customer. Only ``<Message>`` verbs of TwiML are played (no ``<Redirect>``, no
+  media); a plain-text answer sends nothing. Senders are checked for format only, not
   ownership; a Messaging Service gets ``twilio_number`` as the sender in callbacks.
 * Statuses ``queued``/``accepted`` then ``sent`` and ``delivered`` (or ``undelivered``,
   ``failed``): no ``sending``, no ``read`` for SMS. The outcome of each message is drawn

@@ -12,6 +12,7 @@ from simulators.sandbox.graph_api import graph_routes
 from simulators.sandbox.inspection import inspection_routes
 from simulators.sandbox.state import Sandbox
 from simulators.sandbox.twilio_api import twilio_routes
+from simulators.sandbox.twilio_list import twilio_list_routes
 
 
 def create_app(config: SandboxConfig | None = None, *, sandbox: Sandbox | None = None) -> FastAPI:
@@ -40,5 +41,6 @@ def create_app(config: SandboxConfig | None = None, *, sandbox: Sandbox | None =
     app.state.sandbox = state
     app.include_router(inspection_routes(state))
     app.include_router(twilio_routes(state))
+    app.include_router(twilio_list_routes(state))
     app.include_router(graph_routes(state))
     return app

@@ -80,6 +80,18 @@ def meta_json(app_secret: str, payload: Mapping[str, Any]) -> tuple[bytes, dict[
     return body, headers
 
 
+MAX_ANSWER_BYTES = 64 * 1024
+"""Longest webhook answer the sandbox reads: more than any TwiML reply needs."""
+
+
+@dataclass(frozen=True)
+class WebhookAnswer:
+    """What a webhook receiver answered: its content type and body."""
+
+    content_type: str
+    body: bytes
+
+
 class Background:
     """Tasks the sandbox runs after answering (deliveries); cancelled on shutdown."""
 
@@ -123,6 +135,15 @@ class WebhookPoster:
         self, record_id: str, url: str, event: str, body: bytes, headers: Mapping[str, str]
     ) -> WebhookAttempt:
         """The last try: the first that succeeded, or the last that failed."""
+        attempt, _ = await self.exchange(record_id, url, event, body, headers)
+        return attempt
+
+    async def exchange(
+        self, record_id: str, url: str, event: str, body: bytes, headers: Mapping[str, str]
+    ) -> tuple[WebhookAttempt, WebhookAnswer | None]:
+        """Like :meth:`post`, with the receiver's answer to the try that succeeded (at most
+        :data:`MAX_ANSWER_BYTES` of it), as Twilio reads TwiML from an inbound webhook's
+        answer; ``None`` when every try failed."""
         config = self._config()
         delay = config.callback_retry_delay_s
         attempt: WebhookAttempt | None = None
@@ -132,17 +153,20 @@ class WebhookPoster:
                 if number > 1:
                     await asyncio.sleep(delay)
                     delay *= 2
+                answer: WebhookAnswer | None = None
                 try:
                     response = await client.post(url, content=body, headers=dict(headers))
                     attempt = WebhookAttempt(url, event, number, now(), response.status_code)
+                    content_type = response.headers.get("content-type", "")
+                    answer = WebhookAnswer(content_type, response.content[:MAX_ANSWER_BYTES])
                 except httpx.HTTPError as error:
                     reason = f"{type(error).__name__}: {error}".rstrip(": ")
                     attempt = WebhookAttempt(url, event, number, now(), None, reason)
                 self._store.add_webhook(record_id, attempt)
                 if attempt.ok:
-                    break
+                    return attempt, answer
         assert attempt is not None  # callback_attempts >= 1
-        return attempt
+        return attempt, None
 
 
 @dataclass(frozen=True)

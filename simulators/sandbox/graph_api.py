@@ -31,6 +31,8 @@ WHATSAPP_NUMBER = re.compile(r"[1-9]\d{7,14}")
 PSID = re.compile(r"\d{1,32}")
 MAX_WHATSAPP_TEXT = 4096
 MAX_MESSENGER_TEXT = 2000
+MAX_CALLBACK_DATA = 512
+"""Longest ``biz_opaque_callback_data`` the Cloud API takes, in characters."""
 UNDELIVERABLE = 131026
 NOT_ALLOWED = 131030
 MESSAGING_TYPES = frozenset({"RESPONSE", "UPDATE", "MESSAGE_TAG"})
@@ -87,6 +89,21 @@ def whatsapp_message(body: dict[str, Any], allowed: frozenset[str] | None) -> tu
     raise invalid(f"Param type must be one of {{TEXT, TEMPLATE}}, not {kind!r}.")
 
 
+def callback_data(body: dict[str, Any]) -> str | None:
+    """The sender's ``biz_opaque_callback_data``, echoed in every status webhook of the
+    message; error 100 when it is not a string of at most 512 characters."""
+    data = body.get("biz_opaque_callback_data")
+    if data is None:
+        return None
+    if not isinstance(data, str):
+        raise invalid("Param biz_opaque_callback_data must be a string.")
+    if len(data) > MAX_CALLBACK_DATA:
+        raise invalid(
+            f"Param biz_opaque_callback_data must be at most {MAX_CALLBACK_DATA} characters long."
+        )
+    return data
+
+
 def messenger_message(body: dict[str, Any]) -> tuple[str, str]:
     """The recipient's PSID and the text, or the Send API's error."""
     recipient = body.get("recipient")
@@ -118,6 +135,8 @@ def status_webhook(sandbox: Sandbox, record: MessageRecord, change: StatusChange
         "timestamp": str(int(change.at.timestamp())),
         "recipient_id": record.to,
     }
+    if record.biz_opaque_callback_data is not None:
+        status["biz_opaque_callback_data"] = record.biz_opaque_callback_data
     if change.error_code is not None:
         title = "Message undeliverable"
         details = {"details": "Message Undeliverable."}
@@ -216,6 +235,7 @@ def graph_routes(sandbox: Sandbox) -> APIRouter:
         try:
             body = await admit(request, version, config.whatsapp_token, phone_number_id)
             digits, text = whatsapp_message(body, config.whatsapp_allowed_recipients)
+            opaque = callback_data(body)
         except GraphError as error:
             return answer(error)
         accepted_at = now()
@@ -227,6 +247,7 @@ def graph_routes(sandbox: Sandbox) -> APIRouter:
             sender=config.whatsapp_phone_number_id,
             body=text,
             accepted_at=accepted_at,
+            biz_opaque_callback_data=opaque,
             statuses=[StatusChange("accepted", accepted_at)],
         )
         generation = sandbox.store.generation

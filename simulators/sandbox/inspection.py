@@ -1,5 +1,6 @@
 """Sandbox-only endpoints under ``/sandbox``: what was sent, resets, bursts of 429, and
-customer replies posted to the inbound webhook as Twilio posts an incoming SMS."""
+customer replies posted to the inbound webhook as Twilio posts an incoming SMS (with the
+application's TwiML answer sent back to the customer)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from simulators.sandbox.callbacks import now, twilio_form
 from simulators.sandbox.state import Sandbox
 from simulators.sandbox.store import InboundRecord
 from simulators.sandbox.twilio_api import API_VERSION, E164, num_segments
+from simulators.sandbox.twiml import send_replies
 
 OPT_OUT_KEYWORDS = frozenset(
     {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
@@ -104,7 +106,8 @@ def inspection_routes(sandbox: Sandbox) -> APIRouter:
     async def reply(request: Reply) -> dict[str, Any]:
         """Takes the reply as Twilio would: an opt-out keyword puts the sender on the STOP
         list (an opt-in keyword takes it off), then the inbound webhook is posted, signed,
-        and its result returned."""
+        the ``<Message>`` verbs of its TwiML answer are sent back to the sender, and the
+        result is returned."""
         config = sandbox.config
         record = InboundRecord(
             sid=sandbox.ids.twilio_sid("SM"),
@@ -123,7 +126,8 @@ def inspection_routes(sandbox: Sandbox) -> APIRouter:
         if url is not None:
             params = inbound_params(sandbox, record)
             body, headers = twilio_form(config.auth_token, url, params, record.sid)
-            await sandbox.webhooks.post(record.sid, url, "received", body, headers)
+            _, answer = await sandbox.webhooks.exchange(record.sid, url, "received", body, headers)
+            sandbox.store.add_replies(record.sid, send_replies(sandbox, record, answer))
         stored = sandbox.store.get_inbound(record.sid)
         return (stored or record).to_json()
 

@@ -76,6 +76,10 @@ class MessageRecord:
     status_callback: str | None = None
     messaging_service_sid: str | None = None
     num_segments: int = 1
+    direction: str = "outbound-api"
+    """Twilio's ``direction``: ``outbound-api``, or ``outbound-reply`` for TwiML replies."""
+    biz_opaque_callback_data: str | None = None
+    """What a WhatsApp sender asked to see again in the message's status webhooks."""
     statuses: list[StatusChange] = field(default_factory=list)
     webhooks: list[WebhookAttempt] = field(default_factory=list)
 
@@ -108,6 +112,8 @@ class MessageRecord:
             "status_callback": self.status_callback,
             "messaging_service_sid": self.messaging_service_sid,
             "num_segments": self.num_segments,
+            "direction": self.direction,
+            "biz_opaque_callback_data": self.biz_opaque_callback_data,
             "status": self.status,
             "error_code": self.error_code,
             "statuses": [change.to_json() for change in self.statuses],
@@ -127,6 +133,8 @@ class InboundRecord:
     keyword: str | None
     """``opt_out`` or ``opt_in`` when the body is one of Twilio's keywords."""
     webhooks: list[WebhookAttempt] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)
+    """SIDs of the messages the application answered with (TwiML ``<Message>``)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -137,6 +145,7 @@ class InboundRecord:
             "at": _iso(self.at),
             "keyword": self.keyword,
             "webhooks": [attempt.to_json() for attempt in self.webhooks],
+            "replies": list(self.replies),
         }
 
 
@@ -204,6 +213,12 @@ class MessageStore:
     def add_inbound(self, record: InboundRecord) -> None:
         with self._lock:
             self._inbound[record.sid] = record
+
+    def add_replies(self, sid: str, message_ids: list[str]) -> None:
+        with self._lock:
+            record = self._inbound.get(sid)
+            if record is not None:
+                record.replies.extend(message_ids)
 
     def get_inbound(self, sid: str) -> InboundRecord | None:
         with self._lock:

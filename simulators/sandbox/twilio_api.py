@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from simulators.sandbox.callbacks import Step, now, play, twilio_form
 from simulators.sandbox.faults import Fault
 from simulators.sandbox.state import Sandbox
-from simulators.sandbox.store import MessageRecord, StatusChange
+from simulators.sandbox.store import InboundRecord, MessageRecord, StatusChange
 
 API_VERSION = "2010-04-01"
 MESSAGES_PATH = f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json"
@@ -98,7 +98,7 @@ def resource(record: MessageRecord, account_sid: str) -> dict[str, Any]:
         "date_created": format_datetime(record.accepted_at),
         "date_sent": format_datetime(sent.at) if sent is not None else None,
         "date_updated": format_datetime(record.updated_at),
-        "direction": "outbound-api",
+        "direction": record.direction,
         "error_code": error_code,
         "error_message": ERROR_MESSAGES.get(error_code) if error_code is not None else None,
         "from": record.sender,
@@ -109,6 +109,34 @@ def resource(record: MessageRecord, account_sid: str) -> dict[str, Any]:
         "price_unit": "USD",
         "sid": record.id,
         "status": record.status,
+        "subresource_uris": {"media": uri.removesuffix(".json") + "/Media.json"},
+        "to": record.to,
+        "uri": uri,
+    }
+
+
+def inbound_resource(record: InboundRecord, account_sid: str) -> dict[str, Any]:
+    """A received SMS as Twilio's API returns it (``direction`` ``inbound``)."""
+    uri = MESSAGE_PATH.format(account_sid=account_sid, sid=record.sid)
+    date = format_datetime(record.at)
+    return {
+        "account_sid": account_sid,
+        "api_version": API_VERSION,
+        "body": record.body,
+        "date_created": date,
+        "date_sent": date,
+        "date_updated": date,
+        "direction": "inbound",
+        "error_code": None,
+        "error_message": None,
+        "from": record.sender,
+        "messaging_service_sid": None,
+        "num_media": "0",
+        "num_segments": str(num_segments(record.body)),
+        "price": None,
+        "price_unit": "USD",
+        "sid": record.sid,
+        "status": "received",
         "subresource_uris": {"media": uri.removesuffix(".json") + "/Media.json"},
         "to": record.to,
         "uri": uri,
@@ -133,7 +161,7 @@ def authenticated(request: Request, path_account_sid: str, account_sid: str, tok
     )
 
 
-def _unauthorised() -> JSONResponse:
+def unauthorised() -> JSONResponse:
     return twilio_error(
         401, 20003, "Authenticate", {"WWW-Authenticate": 'Basic realm="Twilio API"'}
     )
@@ -247,21 +275,38 @@ def callback_params(
     return params
 
 
+async def deliver(
+    sandbox: Sandbox, record: MessageRecord, steps: list[Step], generation: int
+) -> None:
+    """Moves an accepted message through ``steps``, posting its status callback (if it
+    has one) at each status Twilio reports."""
+    callback = record.status_callback
+
+    async def notify(change: StatusChange) -> None:
+        if callback is None or change.status not in CALLBACK_STATUSES:
+            return
+        params = callback_params(sandbox, record, change)
+        key = f"{record.id}:{change.status}"
+        body, headers = twilio_form(sandbox.config.auth_token, callback, params, key)
+        await sandbox.webhooks.post(record.id, callback, change.status, body, headers)
+
+    await play(sandbox.store, record.id, generation, steps, notify)
+
+
+def send(sandbox: Sandbox, record: MessageRecord) -> None:
+    """Keeps an accepted message and starts its delivery (from the server's loop)."""
+    generation = sandbox.store.generation
+    sandbox.store.add(record)
+    sandbox.background.spawn(deliver(sandbox, record, plan(sandbox, record), generation))
+
+
+def not_found(account_sid: str, sid: str) -> JSONResponse:
+    path = MESSAGE_PATH.format(account_sid=account_sid, sid=sid)
+    return twilio_error(404, 20404, f"The requested resource {path} was not found")
+
+
 def twilio_routes(sandbox: Sandbox) -> APIRouter:
     router = APIRouter(tags=["twilio"])
-
-    async def deliver(record: MessageRecord, steps: list[Step], generation: int) -> None:
-        callback = record.status_callback
-
-        async def notify(change: StatusChange) -> None:
-            if callback is None or change.status not in CALLBACK_STATUSES:
-                return
-            params = callback_params(sandbox, record, change)
-            key = f"{record.id}:{change.status}"
-            body, headers = twilio_form(sandbox.config.auth_token, callback, params, key)
-            await sandbox.webhooks.post(record.id, callback, change.status, body, headers)
-
-        await play(sandbox.store, record.id, generation, steps, notify)
 
     @router.post(MESSAGES_PATH, status_code=201)
     async def create_message(account_sid: str, request: Request) -> Response:
@@ -269,7 +314,7 @@ def twilio_routes(sandbox: Sandbox) -> APIRouter:
         if config.latency_s:
             await asyncio.sleep(config.latency_s)
         if not authenticated(request, account_sid, config.account_sid, config.auth_token):
-            return _unauthorised()
+            return unauthorised()
         fault = sandbox.faults["twilio"].draw()
         if fault is not None:
             return fault_response(fault, config.retry_after_s)
@@ -278,20 +323,20 @@ def twilio_routes(sandbox: Sandbox) -> APIRouter:
         record = validate(fields, sandbox)
         if isinstance(record, JSONResponse):
             return record
-        generation = sandbox.store.generation
-        sandbox.store.add(record)
-        sandbox.background.spawn(deliver(record, plan(sandbox, record), generation))
+        send(sandbox, record)
         return JSONResponse(resource(record, config.account_sid), status_code=201)
 
     @router.get(MESSAGE_PATH)
     async def fetch_message(account_sid: str, sid: str, request: Request) -> Response:
         config = sandbox.config
         if not authenticated(request, account_sid, config.account_sid, config.auth_token):
-            return _unauthorised()
+            return unauthorised()
         record = sandbox.store.get(sid)
-        if record is None or record.provider != "twilio":
-            path = MESSAGE_PATH.format(account_sid=account_sid, sid=sid)
-            return twilio_error(404, 20404, f"The requested resource {path} was not found")
-        return JSONResponse(resource(record, config.account_sid))
+        if record is not None and record.provider == "twilio":
+            return JSONResponse(resource(record, config.account_sid))
+        inbound = sandbox.store.get_inbound(sid)
+        if inbound is not None:
+            return JSONResponse(inbound_resource(inbound, config.account_sid))
+        return not_found(account_sid, sid)
 
     return router

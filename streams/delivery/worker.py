@@ -15,6 +15,7 @@ from __future__ import annotations
 from faust.web import Request, Response, View
 
 from offers.settings import Settings
+from offers.topics import TopicSpec
 from streams.delivery.agent import DeliveryAgents
 from streams.followers import (
     follow_campaigns,
@@ -33,7 +34,15 @@ def delivery_app_id(settings: Settings) -> str:
 
 def create_app(settings: Settings) -> StreamApp:
     """A delivery worker for ``settings``."""
-    app = StreamApp(settings, delivery_app_id(settings), **app_options(settings))
+    sailings_changelog = TopicSpec(
+        sailing_changelog(settings), key="state key", event_types=(), compacted=True
+    )
+    app = StreamApp(
+        settings,
+        delivery_app_id(settings),
+        also_create=(sailings_changelog,),
+        **app_options(settings),
+    )
     metrics = StreamMetrics()
     consent = follow_consent(app, settings)
     campaigns = follow_campaigns(app, settings)

@@ -29,7 +29,7 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 PYPROJECT = ROOT / "pyproject.toml"
 
 INFRA_SERVICES = ("kafka", "redis")
-PROJECT_SERVICES = ("topics", "feature-repo", "api", "worker", "simulator")
+PROJECT_SERVICES = ("topics", "feature-repo", "api", "worker", "delivery", "simulator")
 REDIS_PORT = 6379
 TEST_SECRET = "compose-test-secret-0123456789"
 REQUIRED_VARIABLES = {
@@ -41,6 +41,8 @@ REQUIRED_VARIABLES = {
     "OFFERS_WHATSAPP_ACCESS_TOKEN": "compose-test-whatsapp-token",
     "OFFERS_MESSENGER_PAGE_TOKEN": "compose-test-page-token",
     "OFFERS_REDEMPTION_SECRET": "compose-test-redemption-secret",
+    "OFFERS_WHATSAPP_VERIFY_TOKEN": "compose-test-verify-token",
+    "OFFERS_META_APP_SECRET": "compose-test-app-secret",
 }
 """What a user must export before ``docker compose up``."""
 
@@ -248,6 +250,8 @@ def test_project_services_run_their_commands(services: dict[str, dict[str, Any]]
     assert argv(services["api"].get("command"))[:2] == ["uvicorn", "offers_api.main:app"]
     worker = argv(services["worker"].get("command"))
     assert worker[0] == "faust" and option(worker, "-A") == "streams.app" and "worker" in worker
+    delivery = argv(services["delivery"].get("command"))
+    assert option(delivery, "-A") == "streams.delivery.app" and "worker" in delivery
     assert argv(services["simulator"].get("command"))[:3] == ["offers", "simulate", "produce"]
 
 
@@ -381,7 +385,7 @@ def test_project_services_wait_for_healthy_dependencies(
         for dependency, spec in depends.items():
             if spec.get("condition") == "service_healthy":
                 assert "healthcheck" in services[dependency], f"{dependency} has no healthcheck"
-    for name in ("api", "worker"):
+    for name in ("api", "worker", "delivery"):
         depends = services[name]["depends_on"]
         assert depends["redis"]["condition"] == "service_healthy"
         assert depends["feature-repo"]["condition"] == "service_completed_successfully"

@@ -23,7 +23,16 @@ from offers.campaigns import (
     transition,
 )
 from offers.contracts import Channel, Language, OfferDecision, Trigger
-from offers.demo import (
+from offers.demo_setup import (
+    DEMO_ACTOR,
+    PlacedCampaigns,
+    campaign_period,
+    demo_campaigns,
+    engine_settings,
+    place_campaigns,
+    reusable,
+)
+from offers.demo_tables import (
     NO_CAMPAIGN,
     DecisionCounts,
     campaigns_table,
@@ -33,15 +42,6 @@ from offers.demo import (
     features_table,
     reasons_table,
     summary,
-)
-from offers.demo_setup import (
-    DEMO_ACTOR,
-    PlacedCampaigns,
-    campaign_period,
-    demo_campaigns,
-    engine_settings,
-    place_campaigns,
-    reusable,
 )
 from offers.settings import Settings
 from offers.topics import (

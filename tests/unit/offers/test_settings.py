@@ -90,6 +90,8 @@ PROVIDER_CREDENTIALS = {
     "OFFERS_WHATSAPP_ACCESS_TOKEN": "wh4ts4pp-token-from-the-vault",
     "OFFERS_MESSENGER_PAGE_TOKEN": "p4ge-token-from-the-vault",
     "OFFERS_REDEMPTION_SECRET": "r3demption-secret-from-the-vault",
+    "OFFERS_WHATSAPP_VERIFY_TOKEN": "v3rify-token-from-the-vault",
+    "OFFERS_META_APP_SECRET": "m3ta-app-secret-from-the-vault",
 }
 """What production needs besides OFFERS_SECRET_KEY: the providers' real credentials."""
 

@@ -1,0 +1,301 @@
+"""The closed loop around the engine: the services that carry its offers to the simulated
+customers and bring their responses back.
+
+:func:`closed_loop` starts, around a stack whose decision workers run elsewhere:
+
+- the provider sandbox (in this process), with the engine's credentials, posting its
+  status callbacks, WhatsApp webhooks and inbound SMS to the API;
+- the API (a child process) at the public base URL that links and callbacks name;
+- delivery workers (child processes, ``faust -A streams.delivery.app``) sending to the
+  sandbox;
+- the responder (a thread): the simulated customers answer what reaches them, by the
+  ground-truth response model: clicks and redemptions through the API, bookings into
+  ``events.booking``, STOP replies through the sandbox;
+
+and writes every simulated customer's contact (number, language) first. Reports then
+come from the topics (:func:`loop_report`), beside the simulator's truth.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import cast
+
+import httpx
+from redis import Redis
+
+from offers.campaigns import Campaign
+from offers.contacts import Contact, ContactStore
+from offers.contracts import (
+    BookingEvent,
+    DecisionOutcome,
+    Event,
+    Language,
+    OfferDecision,
+    decode,
+)
+from offers.errors import StackError
+from offers.reports.campaign import CampaignReport, campaign_report
+from offers.reports.source import discount_terms, read_report_events
+from offers.settings import Settings
+from offers.stack.api import ApiProcess, api_base_url
+from offers.stack.process import free_port
+from offers.stack.workers import WorkerProcess, group_lag
+from offers.state.compacted import TopicView
+from offers.topics import DECISIONS
+from simulators.customers import Customers, customer_id, language_code
+from simulators.phones import phone_number
+from simulators.reaction import ReactionRates
+from simulators.responder import Responder, Response
+from simulators.sandbox import Sandbox, SandboxConfig, running_sandbox
+from simulators.sink import KafkaRecordProducer
+from simulators.truth import TrueLift, true_incremental_conversions
+from streams.decisions.clock import Watermark
+from streams.delivery.schedule import SendSchedule
+from streams.delivery.worker import delivery_app_id
+
+DELIVERY_APP = "streams.delivery.app"
+INBOUND_SMS_PATH = "/v1/webhooks/twilio/sms"
+WHATSAPP_WEBHOOK_PATH = "/v1/webhooks/whatsapp"
+
+
+def sandbox_config(settings: Settings, api_base: str, seed: int) -> SandboxConfig:
+    """The sandbox as the engine's providers: its credentials, its webhooks to the API."""
+    return SandboxConfig(
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token.get_secret_value(),
+        twilio_number=settings.twilio_sender,
+        inbound_url=api_base + INBOUND_SMS_PATH,
+        whatsapp_token=settings.whatsapp_access_token.get_secret_value(),
+        whatsapp_phone_number_id=settings.whatsapp_phone_number_id,
+        whatsapp_webhook_url=api_base + WHATSAPP_WEBHOOK_PATH,
+        messenger_page_token=settings.messenger_page_token.get_secret_value(),
+        app_secret=settings.meta_app_secret.get_secret_value(),
+        callback_delay_s=0.05,
+        seed=seed,
+    )
+
+
+def loop_settings(settings: Settings, sandbox_base: str, api_base: str) -> Settings:
+    """``settings`` with the sandbox as every provider and the API as the public URL."""
+    return settings.model_copy(
+        update={
+            "public_base_url": api_base,
+            "twilio_api_base": sandbox_base,
+            "graph_api_base": sandbox_base,
+        }
+    )
+
+
+def place_contacts(settings: Settings, customers: Customers) -> int:
+    """Every simulated customer's number and language, in the contact store."""
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        store = ContactStore(redis, settings.secret_key.get_secret_value())
+        contacts = (
+            Contact(customer_id(i), phone_number(i), Language(language_code(customers, i)))
+            for i in range(len(customers.language))
+        )
+        return store.put_many(contacts)
+    finally:
+        redis.close()
+
+
+class DecisionsToSend:
+    """The decisions to send, by id, followed from ``offers.decisions`` (for the
+    responder, which stands for the simulated world and may read them)."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self._sends: dict[str, OfferDecision] = {}
+        self._view: TopicView[OfferDecision] = TopicView(
+            bootstrap,
+            DECISIONS.name,
+            lambda raw: cast(OfferDecision, decode(raw, expected=OfferDecision)),
+            on_change=self._seen,
+        )
+
+    def _seen(self, key: str, decision: OfferDecision | None) -> None:
+        if decision is not None and decision.outcome is DecisionOutcome.SEND:
+            self._sends[decision.decision_id] = decision
+
+    @property
+    def sends(self) -> Mapping[str, OfferDecision]:
+        return self._sends
+
+    def close(self) -> None:
+        self._view.close()
+
+
+class CampaignsById(Mapping[str, Campaign]):
+    """The campaigns the demo placed, by id, for the responder."""
+
+    def __init__(self, campaigns: Sequence[Campaign]) -> None:
+        self._by_id = {c.id: c for c in campaigns}
+
+    def __getitem__(self, key: str) -> Campaign:
+        return self._by_id[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_id)
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+
+@dataclass
+class Loop:
+    """The running services of the loop."""
+
+    settings: Settings
+    sandbox: Sandbox
+    api: ApiProcess
+    deliveries: list[WorkerProcess]
+    responder: Responder
+    decisions: DecisionsToSend
+    producer: KafkaRecordProducer
+    log_dir: Path
+    _spare: int = field(default=0)
+
+    def add_delivery_worker(self) -> WorkerProcess:
+        self._spare += 1
+        worker = WorkerProcess(
+            self.settings, f"delivery-{len(self.deliveries) + self._spare}", self.log_dir,
+            app=DELIVERY_APP,
+        )  # fmt: skip
+        self.deliveries.append(worker)
+        return worker
+
+    def delivery_lag(self) -> int | None:
+        return group_lag(self.settings, [DECISIONS.name], group=delivery_app_id(self.settings))
+
+    def settle(self, quiet_s: float = 5.0, timeout_s: float = 300.0) -> None:
+        """Wait until deliveries, provider statuses and responses have stopped growing:
+        every decision read by the delivery group, the scheduled messages due sent, the
+        sandbox idle, every delivered offer answered and the answers in Kafka."""
+        deadline = time.monotonic() + timeout_s
+        redis = Redis.from_url(self.settings.redis_url)
+        try:
+            self._settle(redis, deadline, quiet_s)
+        finally:
+            redis.close()
+
+    def _settle(self, redis: Redis, deadline: float, quiet_s: float) -> None:
+        schedule, watermark = SendSchedule(redis), Watermark(redis)
+        last: tuple[int, int, int] | None = None
+        since = time.monotonic()
+        while time.monotonic() < deadline:
+            for worker in self.deliveries:
+                if worker.process.poll() is not None:
+                    raise StackError(f"{worker.name} exited: {worker.log_tail()}")
+            self.responder.poll_once()
+            self.producer.flush()
+            now = (
+                len(self.sandbox.messages()),
+                len(self.responder.responses()),
+                len(self.decisions.sends),
+            )
+            mark = watermark.current()
+            due = mark is not None and schedule.waiting(int(mark.timestamp() * 1000)) > 0
+            busy = due or self.delivery_lag() != 0
+            if busy or now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet_s:
+                return
+            time.sleep(0.5)
+        raise StackError("deliveries still moving when the time was up")
+
+
+@contextmanager
+def closed_loop(
+    settings: Settings,
+    customers: Customers,
+    campaigns: Sequence[Campaign],
+    log_dir: Path,
+    *,
+    delivery_workers: int = 1,
+    rates: ReactionRates | None = None,
+    seed: int = 7,
+) -> Iterator[Loop]:
+    """The sandbox, the API, delivery workers and the responder, around ``settings``'
+    stack (see the module's docstring); stopped when the block ends."""
+    place_contacts(settings, customers)
+    api_port = free_port()
+    api_base = api_base_url(api_port)
+    with ExitStack() as stack:
+        sandbox = stack.enter_context(running_sandbox(sandbox_config(settings, api_base, seed)))
+        assert sandbox.base_url is not None
+        live = loop_settings(settings, sandbox.base_url, api_base)
+        api = stack.enter_context(ApiProcess(live, log_dir, port=api_port))
+        api.wait_ready()
+        deliveries = [
+            stack.enter_context(WorkerProcess(live, f"delivery-{i}", log_dir, app=DELIVERY_APP))
+            for i in range(1, delivery_workers + 1)
+        ]
+        for worker in deliveries:
+            worker.wait_ready()
+        decisions = DecisionsToSend(live.kafka_bootstrap)
+        stack.callback(decisions.close)
+        producer = KafkaRecordProducer(live)
+        stack.callback(producer.close)
+        http = stack.enter_context(httpx.Client(timeout=10.0))
+        responder = Responder(
+            customers=customers,
+            source=sandbox,
+            decisions=decisions.sends,
+            campaigns=CampaignsById(campaigns),
+            http=http,
+            producer=producer,
+            rates=rates or ReactionRates(seed=seed),
+        )
+        thread = threading.Thread(target=responder.run, name="responder", daemon=True)
+        thread.start()
+        stack.callback(thread.join, 10)
+        stack.callback(responder.stop)
+        yield Loop(live, sandbox, api, deliveries, responder, decisions, producer, log_dir)
+
+
+# reports -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignResult:
+    """One campaign's report from the topics, beside the simulator's truth."""
+
+    campaign: Campaign
+    report: CampaignReport
+    truth: TrueLift
+
+
+def loop_report(
+    settings: Settings, campaigns: Sequence[Campaign], responses: Sequence[Response]
+) -> list[CampaignResult]:
+    """Each campaign's funnel and incrementality from the report topics, and the true
+    incremental conversions of the run."""
+    events: list[Event] = list(read_report_events(settings.kafka_bootstrap, timeout_s=120.0))
+    decisions = [e for e in events if isinstance(e, OfferDecision)]
+    bookings = [e for e in events if isinstance(e, BookingEvent)]
+    caused = {r.decision_id: r for r in responses}
+    return [
+        CampaignResult(
+            campaign,
+            campaign_report(campaign.id, events, discount=discount_terms(campaign)),
+            true_incremental_conversions(campaign.id, decisions, bookings, caused),
+        )
+        for campaign in campaigns
+    ]
+
+
+__all__ = [
+    "CampaignResult",
+    "Loop",
+    "closed_loop",
+    "loop_report",
+    "loop_settings",
+    "place_contacts",
+    "sandbox_config",
+]
