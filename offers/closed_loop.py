@@ -21,10 +21,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import httpx
 from redis import Redis
@@ -159,16 +160,37 @@ class Loop:
     decisions: DecisionsToSend
     producer: KafkaRecordProducer
     log_dir: Path
-    _spare: int = field(default=0)
+    respond: bool = True
+    """Whether the simulated customers answer (the responder runs)."""
+    started: int = field(default=0)
+    """Delivery workers started so far (they are numbered in order)."""
+    spawner: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="loop-spawner")
+    )
+    """Starts the workers: a child gets SIGTERM when the *thread* that started it ends
+    (``PR_SET_PDEATHSIG``), so they are all started by this one, which lives as long as
+    the loop, whichever thread asks."""
 
     def add_delivery_worker(self) -> WorkerProcess:
-        self._spare += 1
-        worker = WorkerProcess(
-            self.settings, f"delivery-{len(self.deliveries) + self._spare}", self.log_dir,
-            app=DELIVERY_APP,
-        )  # fmt: skip
+        """One more delivery worker, started (not yet ready)."""
+        self.started += 1
+        name = f"delivery-{self.started}"
+        worker = self.spawner.submit(
+            WorkerProcess, self.settings, name, self.log_dir, app=DELIVERY_APP
+        ).result()
         self.deliveries.append(worker)
         return worker
+
+    def kill_delivery_worker(self, index: int = 0) -> WorkerProcess:
+        """SIGKILL the delivery worker at ``index`` and forget it."""
+        worker = self.deliveries.pop(index)
+        worker.kill()
+        return worker
+
+    def stop_delivery_workers(self) -> None:
+        for worker in self.deliveries:
+            worker.stop()
+        self.spawner.shutdown()
 
     def delivery_lag(self) -> int | None:
         return group_lag(self.settings, [DECISIONS.name], group=delivery_app_id(self.settings))
@@ -192,8 +214,9 @@ class Loop:
             for worker in self.deliveries:
                 if worker.process.poll() is not None:
                     raise StackError(f"{worker.name} exited: {worker.log_tail()}")
-            self.responder.poll_once()
-            self.producer.flush()
+            if self.respond:
+                self.responder.poll_once()
+                self.producer.flush()
             now = (
                 len(self.sandbox.messages()),
                 len(self.responder.responses()),
@@ -220,24 +243,23 @@ def closed_loop(
     delivery_workers: int = 1,
     rates: ReactionRates | None = None,
     seed: int = 7,
+    respond: bool = True,
+    faults: Mapping[str, Any] | None = None,
 ) -> Iterator[Loop]:
     """The sandbox, the API, delivery workers and the responder, around ``settings``'
-    stack (see the module's docstring); stopped when the block ends."""
+    stack (see the module's docstring); stopped when the block ends. ``faults``
+    overrides the sandbox's settings (``rate_limit_rate``, ``latency_s``, ...);
+    ``respond`` False leaves the customers silent."""
     place_contacts(settings, customers)
     api_port = free_port()
     api_base = api_base_url(api_port)
+    config = replace(sandbox_config(settings, api_base, seed), **(faults or {}))
     with ExitStack() as stack:
-        sandbox = stack.enter_context(running_sandbox(sandbox_config(settings, api_base, seed)))
+        sandbox = stack.enter_context(running_sandbox(config))
         assert sandbox.base_url is not None
         live = loop_settings(settings, sandbox.base_url, api_base)
         api = stack.enter_context(ApiProcess(live, log_dir, port=api_port))
         api.wait_ready()
-        deliveries = [
-            stack.enter_context(WorkerProcess(live, f"delivery-{i}", log_dir, app=DELIVERY_APP))
-            for i in range(1, delivery_workers + 1)
-        ]
-        for worker in deliveries:
-            worker.wait_ready()
         decisions = DecisionsToSend(live.kafka_bootstrap)
         stack.callback(decisions.close)
         producer = KafkaRecordProducer(live)
@@ -252,11 +274,18 @@ def closed_loop(
             producer=producer,
             rates=rates or ReactionRates(seed=seed),
         )
-        thread = threading.Thread(target=responder.run, name="responder", daemon=True)
-        thread.start()
-        stack.callback(thread.join, 10)
-        stack.callback(responder.stop)
-        yield Loop(live, sandbox, api, deliveries, responder, decisions, producer, log_dir)
+        if respond:
+            thread = threading.Thread(target=responder.run, name="responder", daemon=True)
+            thread.start()
+            stack.callback(thread.join, 10)
+            stack.callback(responder.stop)
+        loop = Loop(live, sandbox, api, [], responder, decisions, producer, log_dir, respond)
+        stack.callback(loop.stop_delivery_workers)
+        for _ in range(delivery_workers):
+            loop.add_delivery_worker()
+        for worker in loop.deliveries:
+            worker.wait_ready()
+        yield loop
 
 
 # reports -------------------------------------------------------------------------------

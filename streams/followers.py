@@ -5,6 +5,7 @@ a task of the app, started with it; :func:`state_pages` shows what a worker hold
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -40,8 +41,11 @@ def follow_consent(app: faust.App, settings: Settings) -> TopicReplica[bool]:
     return consent
 
 
-def follow_campaigns(app: faust.App, settings: Settings) -> CampaignHistory:
-    """Every campaign's versions, from ``state.campaigns``."""
+def follow_campaigns(
+    app: faust.App, settings: Settings, current: asyncio.Event | None = None
+) -> CampaignHistory:
+    """Every campaign's versions, from ``state.campaigns`` (``current`` set once the
+    history holds what the topic held when the follower started)."""
     campaigns = CampaignHistory()
 
     def apply(key: bytes | None, value: bytes | None) -> None:
@@ -53,7 +57,7 @@ def follow_campaigns(app: faust.App, settings: Settings) -> CampaignHistory:
             log.error("%s: skipping an unreadable change: %s", CAMPAIGNS.name, exc)
 
     async def follow() -> None:
-        await follow_topic(settings.kafka_bootstrap, CAMPAIGNS.name, apply)
+        await follow_topic(settings.kafka_bootstrap, CAMPAIGNS.name, apply, current)
 
     app.task(follow)
     return campaigns

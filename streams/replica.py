@@ -9,15 +9,20 @@ changelog (a compacted topic) with a plain consumer outside the consumer group, 
 keeps each key's latest row. The state itself stays in the partitioned table, whose
 recovery Faust does exactly; the replica is for reading (it may lag by one poll). The
 same follows the shared state topics (consent, campaigns) written by the API.
+
+A follower reads every partition of its topic from the beginning; its ``current`` event
+is set once it has read up to the end offsets the topic had when it started, so that
+work that must not run on a partial copy (sending on consent) can wait for it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import TypeVar
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +37,8 @@ class TopicReplica(Mapping[str, V]):
         self.topic = topic
         self._decode = decode
         self._rows: dict[str, V] = {}
+        self.current = asyncio.Event()
+        """Set once the replica holds everything the topic held when it started."""
 
     def __getitem__(self, key: str) -> V:
         return self._rows[key]
@@ -57,14 +64,18 @@ class TopicReplica(Mapping[str, V]):
 
     async def follow(self) -> None:
         """Read the changelog from its beginning and keep following it, until cancelled."""
-        await follow_topic(self.bootstrap, self.topic, self.apply)
+        await follow_topic(self.bootstrap, self.topic, self.apply, self.current)
 
 
 async def follow_topic(
-    bootstrap: str, topic: str, apply: Callable[[bytes | None, bytes | None], None]
+    bootstrap: str,
+    topic: str,
+    apply: Callable[[bytes | None, bytes | None], None],
+    current: asyncio.Event | None = None,
 ) -> None:
     """Pass every record of ``topic`` (key, value), from its beginning, to ``apply``, and
-    keep following the topic until cancelled."""
+    keep following the topic until cancelled; set ``current`` once the records the topic
+    held when its partitions were assigned are all applied."""
     # Without a group id, a subscription is assigned every partition of the topic
     # (once it exists) and no offset is committed.
     consumer = AIOKafkaConsumer(
@@ -77,11 +88,32 @@ async def follow_topic(
         fetch_max_wait_ms=100,
     )
     await consumer.start()
+    ends: dict[TopicPartition, int] | None = None
     try:
         while True:
-            batches = await consumer.getmany(timeout_ms=1_000, max_records=10_000)
+            if current is not None and not current.is_set():
+                ends = ends or await _ends(consumer)
+                if ends is not None and await _reached(consumer, ends):
+                    current.set()
+            batches = await consumer.getmany(timeout_ms=200, max_records=10_000)
             for records in batches.values():
                 for record in records:
                     apply(record.key, record.value)
     finally:
         await consumer.stop()
+
+
+async def _ends(consumer: AIOKafkaConsumer) -> dict[TopicPartition, int] | None:
+    """The end offsets of the partitions assigned; None before any is."""
+    assigned = list(consumer.assignment())
+    if not assigned:
+        return None
+    ends: dict[TopicPartition, int] = await consumer.end_offsets(assigned)
+    return ends
+
+
+async def _reached(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    for partition, end in ends.items():
+        if await consumer.position(partition) < end:
+            return False
+    return True

@@ -123,8 +123,12 @@ class DeliveryAgents:
         campaigns: CampaignHistory,
         sailings: Mapping[str, Mapping[str, Any]],
         metrics: StreamMetrics,
+        ready: Sequence[asyncio.Event] = (),
     ) -> None:
+        """``ready``: set once consent and campaigns are read to the end; nothing is sent
+        before (a copy still filling would refuse consent given long ago)."""
         self.app = app
+        self.ready = tuple(ready)
         self.settings = settings
         self.metrics = metrics
         self.validation = ValidationClock.from_settings(settings)
@@ -164,7 +168,14 @@ class DeliveryAgents:
         self.app.agent(decisions, name="deliveries")(self._deliver_stream)
         self.app.timer(SCHEDULE_TICK_S, name="scheduled_sends")(self._scheduled)
 
+    async def _wait_ready(self) -> None:
+        if not all(event.is_set() for event in self.ready):
+            log.info("deliveries wait until consent and campaigns are read")
+            await asyncio.gather(*(event.wait() for event in self.ready))
+            log.info("deliveries start: consent and campaigns are read")
+
     async def _deliver_stream(self, stream: faust.StreamT[bytes]) -> None:
+        await self._wait_ready()
         batches = cast(faust.Stream[bytes], stream).take_events(
             self.settings.decision_batch_size, within=self.settings.decision_batch_ms / 1000
         )
@@ -198,6 +209,8 @@ class DeliveryAgents:
 
     async def _scheduled(self) -> None:
         """Send the scheduled messages whose time has come."""
+        if not all(event.is_set() for event in self.ready):
+            return
         try:
             now = await asyncio.to_thread(self.clock.now)
             if now is None:

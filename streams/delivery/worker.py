@@ -12,6 +12,8 @@ app from the environment); :func:`create_app` builds one for given settings.
 
 from __future__ import annotations
 
+import asyncio
+
 from faust.web import Request, Response, View
 
 from offers.settings import Settings
@@ -45,11 +47,18 @@ def create_app(settings: Settings) -> StreamApp:
     )
     metrics = StreamMetrics()
     consent = follow_consent(app, settings)
-    campaigns = follow_campaigns(app, settings)
+    campaigns_read = asyncio.Event()
+    campaigns = follow_campaigns(app, settings, campaigns_read)
     sailings = follow_sailings(app, settings, sailing_changelog(settings))
     state_pages(app, consent, campaigns, sailings)
     agents = DeliveryAgents(
-        app, settings, consent=consent, campaigns=campaigns, sailings=sailings, metrics=metrics
+        app,
+        settings,
+        consent=consent,
+        campaigns=campaigns,
+        sailings=sailings,
+        metrics=metrics,
+        ready=(consent.current, campaigns_read),
     )
     agents.install()
 
