@@ -46,7 +46,7 @@ from offers.reports.source import discount_terms, read_report_events
 from offers.settings import Settings
 from offers.stack.api import ApiProcess, api_base_url
 from offers.stack.process import free_port
-from offers.stack.workers import WorkerProcess, group_lag
+from offers.stack.workers import WorkerProcess, group_lag, stop_all
 from offers.state.compacted import TopicView
 from offers.topics import DECISIONS
 from simulators.customers import Customers, customer_id, language_code
@@ -188,8 +188,7 @@ class Loop:
         return worker
 
     def stop_delivery_workers(self) -> None:
-        for worker in self.deliveries:
-            worker.stop()
+        stop_all(self.deliveries)
         self.spawner.shutdown()
 
     def delivery_lag(self) -> int | None:

@@ -54,7 +54,7 @@ class ApiProcess:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            stop_pid(self.process.pid, reap=self.process.poll)
+            stop_pid(self.process.pid, timeout=10.0, reap=self.process.poll)
         self.process.wait(timeout=5)
 
     def __enter__(self) -> ApiProcess:

@@ -24,6 +24,9 @@ from offers.stack.kafka import end_offsets
 from offers.stack.process import free_port, start_process
 from offers.topics import INPUT_TOPICS, WORKER_TOPICS
 
+STOP_TIMEOUT_S = 20.0
+"""How long a worker may take to stop cleanly before it is killed: it commits what it
+acknowledged, and what it did not is read again by the next owner."""
 PROMETHEUS_MULTIPROCESS_VARIABLES = (
     "PROMETHEUS_MULTIPROCESS_DIR",
     "PROMETHEUS_MULTIPROC_DIR",
@@ -94,14 +97,19 @@ class WorkerProcess:
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
 
-    def stop(self, timeout: float = 60.0) -> int:
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> int:
+        """SIGTERM, then SIGKILL if it has not stopped within ``timeout``."""
+        self.terminate()
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        return self.process.returncode
+
+    def terminate(self) -> None:
+        """Ask it to stop (SIGTERM) without waiting."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        return self.process.returncode
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -116,6 +124,16 @@ class WorkerProcess:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def stop_all(workers: Iterable[WorkerProcess], timeout: float = STOP_TIMEOUT_S) -> None:
+    """Stop several workers at once: SIGTERM to all, then wait for each."""
+    stopping = list(workers)
+    for worker in stopping:
+        worker.terminate()
+    deadline = time.monotonic() + timeout
+    for worker in stopping:
+        worker.stop(max(deadline - time.monotonic(), 0.1))
 
 
 def group_lag(

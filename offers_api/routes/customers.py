@@ -69,11 +69,11 @@ def redeem_offer(
     campaign = state.campaigns.get(offer.campaign_id)
     limits = RedemptionLimits.of(campaign.budget if campaign is not None else None)
     redemption = state.offers.redeem_offer(offer, datetime.now(UTC), limits)
-    _publish_redemption(state, redemption)
+    publish_redemption(state, redemption)
     return RedemptionPublic(offer=redemption.offer, first=redemption.first)
 
 
-def _publish_redemption(state: StateDep, redemption: Redemption) -> None:
+def publish_redemption(state: StateDep, redemption: Redemption) -> None:
     """The redemption as a response event; its id is the decision's, so publishing it again
     after a retry is harmless (reports count each decision once)."""
     offer = redemption.offer

@@ -25,7 +25,7 @@ from offers.roles import Role
 from offers.topics import RESPONSES
 from offers_api.deps import EngineNow, StateDep
 from offers_api.rate_limit import RateLimit
-from offers_api.routes.customers import _publish_redemption
+from offers_api.routes.customers import publish_redemption
 from offers_api.schemas import OfferLinkPublic, RedemptionPublic, problem
 from offers_api.security import Principal
 from streams.delivery.redemption import (
@@ -118,7 +118,7 @@ def redeem_link(
     campaign = state.campaigns.get(offer.campaign_id)
     limits = RedemptionLimits.of(campaign.budget if campaign is not None else None)
     redemption = state.offers.redeem_offer(offer, now, limits)
-    _publish_redemption(state, redemption)
+    publish_redemption(state, redemption)
     if _quality(request, HTML) > _quality(request, JSON):
         return HTMLResponse(offer_page(redemption.offer), headers=PAGE_HEADERS)
     return RedemptionPublic(offer=redemption.offer, first=redemption.first)

@@ -13,18 +13,27 @@ from typing import Any
 
 from redis import Redis
 
+from offers.campaigns import CampaignStatus, LifecycleAction
 from offers.closed_loop import CampaignResult, Loop, closed_loop, loop_report
 from offers.contracts import DecisionOutcome, OfferDecision
 from offers.demo import prepare_state, read_decisions, settle
-from offers.demo_setup import PlacedCampaigns, partition_ends, wait_worker_holds
+from offers.demo_setup import (
+    DEMO_ACTOR,
+    PlacedCampaigns,
+    demo_campaigns,
+    partition_ends,
+    wait_worker_holds,
+)
 from offers.settings import Settings
 from offers.stack.workers import WorkerProcess
+from offers.state.campaigns import CampaignStore
+from offers.state.compacted import TopicWriter
 from offers.topics import DECISIONS
 from simulators.reaction import find_offer_link
 from simulators.responder import Response
 from simulators.sandbox.store import MessageRecord
 from simulators.sink import KafkaEventProducer, at_speed
-from simulators.world import World, WorldConfig
+from simulators.world import DEFAULT_START, World, WorldConfig
 from streams.decisions.clock import Watermark
 from streams.delivery.ledger import SendLedger
 
@@ -65,6 +74,22 @@ def decision_of(message: MessageRecord) -> str:
     return link.decision_id
 
 
+def end_demo_campaigns(settings: Settings) -> None:
+    """End the demo's campaigns a run before left running, so that this run gets its own
+    (a report folds every decision of its campaign that the topics hold)."""
+    names = {wire["name"] for wire in demo_campaigns(DEFAULT_START, DEFAULT_START)}
+    writer = TopicWriter(settings.kafka_bootstrap)
+    store = CampaignStore(settings.kafka_bootstrap, writer)
+    try:
+        store.view.wait_until_current()
+        for campaign in store.all():
+            if campaign.name in names and campaign.status is CampaignStatus.ACTIVE:
+                store.move(campaign.id, LifecycleAction.END, DEMO_ACTOR)
+    finally:
+        store.close()
+        writer.close()
+
+
 def run_days(
     settings: Settings,
     logs: Path,
@@ -77,6 +102,7 @@ def run_days(
 ) -> LoopDay:
     """The world of ``world_config`` through a stream-processor worker and the loop,
     ``speed`` simulated seconds per second; ``during`` runs in a thread meanwhile."""
+    end_demo_campaigns(settings)
     placed, _ = prepare_state(settings, world_config)
     world = World(world_config)
     decisions_from = partition_ends(settings.kafka_bootstrap, DECISIONS.name)
