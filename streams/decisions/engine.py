@@ -17,7 +17,8 @@ Reasons (``OfferDecision.reason``), by outcome:
 - ``control``: ``global_control``; ``holdout``: ``holdout`` (both name the campaign the
   customer would have got);
 - ``suppressed``: ``quiet_hours`` (stale by the end of quiet hours), then from the ledger
-  a :class:`~streams.decisions.ledger.Refusal` value;
+  a :class:`~streams.decisions.ledger.Refusal` value (a holdout is checked against the
+  ledger as a send is, and counted there as a ghost contact);
 - ``send``: ``send_now``, or ``deferred_quiet_hours`` with ``send_at`` at their end.
 """
 
@@ -275,8 +276,6 @@ def _contact_policy(
 
     if in_global_control(hit.customer_id, settings.global_control_share):
         return Plan(record(DecisionOutcome.CONTROL, GLOBAL_CONTROL))
-    if held_out(hit.customer_id, campaign.id, campaign.holdout_share):
-        return Plan(record(DecisionOutcome.HOLDOUT, HOLDOUT))
     verdict = quiet_hours_verdict(
         now,
         situation.customer.zone,
@@ -287,7 +286,13 @@ def _contact_policy(
     if isinstance(verdict, Drop):
         return Plan(record(DecisionOutcome.SUPPRESSED, QUIET_HOURS))
     send_at = verdict.until if isinstance(verdict, Defer) else None
-    decided = record(DecisionOutcome.SEND, DEFERRED if send_at else SEND_NOW, send_at=send_at)
+    # the holdout goes through the same quiet hours and contact ledger as a send (a ghost
+    # contact), so both groups are drawn from the same customers under the same pressure
+    held = held_out(hit.customer_id, campaign.id, campaign.holdout_share)
+    if held:
+        decided = record(DecisionOutcome.HOLDOUT, HOLDOUT, send_at=send_at)
+    else:
+        decided = record(DecisionOutcome.SEND, DEFERRED if send_at else SEND_NOW, send_at=send_at)
     request = SendRequest.for_campaign(
         campaign,
         settings,
@@ -296,6 +301,7 @@ def _contact_policy(
         channel=option.channel,
         now=send_at or now,
         zone=situation.customer.zone,
+        ghost=held,
     )
     return Plan(decided, request)
 

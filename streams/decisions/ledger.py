@@ -29,7 +29,8 @@ never contain it):
     ``until_ms`` (milliseconds since the epoch), ``until`` (ISO 8601) and the
     ``decision_id`` that started it: no offer of any campaign before then. Expires then.
 ``offers:ledger:sends:{campaign_id}`` (integer)
-    Offers of the campaign granted, counted against ``Budget.max_sends``. Expires
+    Offers of the campaign granted, counted against ``Budget.max_sends`` (a holdout's
+    ghost contact is not: see :attr:`SendRequest.ghost`). Expires
     :data:`DECISION_RETENTION` after the campaign's end or, when the end is not given,
     :data:`SENDS_RETENTION` after the latest grant.
 ``offers:ledger:suppressed:{customer_id}`` (hash)
@@ -83,7 +84,7 @@ _RESERVE = """
 -- per_day, per_week, channel_per_day, channel_per_week, max_sends ('' is no limit),
 -- cooldown end (ms; none when not after now), cooldown end (ISO), day expire-at (s),
 -- week expire-at (s), sends expire-at (s), decision retention (s), local day, local week,
--- cooldown expire-at (ms).
+-- cooldown expire-at (ms), ghost ('1': a holdout's contact, outside the budget).
 local stored = redis.call('HMGET', KEYS[1], 'outcome', 'reason', 'detail')
 if stored[1] then
     return {'replayed', stored[1], stored[2] or '', stored[3] or ''}
@@ -91,7 +92,7 @@ end
 local now = tonumber(ARGV[5])
 local function keep(...)
     redis.call('HSET', KEYS[1], 'customer_id', ARGV[2], 'campaign_id', ARGV[3],
-        'channel', ARGV[4], 'day', ARGV[17], 'week', ARGV[18], ...)
+        'channel', ARGV[4], 'day', ARGV[17], 'week', ARGV[18], 'ghost', ARGV[20], ...)
     redis.call('EXPIRE', KEYS[1], ARGV[16])
 end
 local function refuse(reason, detail)
@@ -120,8 +121,9 @@ for _, cap in ipairs(caps) do
         return refuse(cap[3], count .. ' offers ' .. cap[4] .. cap[2])
     end
 end
+local ghost = ARGV[20] == '1'
 local sends = tonumber(redis.call('GET', KEYS[8]) or '0')
-if ARGV[10] ~= '' and sends >= tonumber(ARGV[10]) then
+if not ghost and ARGV[10] ~= '' and sends >= tonumber(ARGV[10]) then
     return refuse('budget_exhausted', sends .. ' offers sent, max_sends ' .. ARGV[10])
 end
 for i = 4, 7 do
@@ -131,9 +133,11 @@ redis.call('EXPIREAT', KEYS[4], ARGV[13])
 redis.call('EXPIREAT', KEYS[6], ARGV[13])
 redis.call('EXPIREAT', KEYS[5], ARGV[14])
 redis.call('EXPIREAT', KEYS[7], ARGV[14])
-redis.call('INCR', KEYS[8])
-if redis.call('EXPIRETIME', KEYS[8]) < tonumber(ARGV[15]) then
-    redis.call('EXPIREAT', KEYS[8], ARGV[15])
+if not ghost then
+    redis.call('INCR', KEYS[8])
+    if redis.call('EXPIRETIME', KEYS[8]) < tonumber(ARGV[15]) then
+        redis.call('EXPIREAT', KEYS[8], ARGV[15])
+    end
 end
 if tonumber(ARGV[11]) > now then
     redis.call('HSET', KEYS[3], 'until_ms', ARGV[11], 'until', ARGV[12], 'decision_id', ARGV[1])
@@ -149,7 +153,11 @@ _RELEASE = """
 if redis.call('HGET', KEYS[1], 'outcome') ~= 'granted' then
     return 0
 end
-for i = 2, 6 do
+local last = 6
+if redis.call('HGET', KEYS[1], 'ghost') == '1' then
+    last = 5
+end
+for i = 2, last do
     if redis.call('EXISTS', KEYS[i]) == 1 and redis.call('DECR', KEYS[i]) <= 0 then
         redis.call('DEL', KEYS[i])
     end
@@ -211,6 +219,11 @@ class SendRequest:
     cooldown: timedelta = field(default_factory=timedelta)
     max_sends: int | None = None
     campaign_end: datetime | None = None
+    ghost: bool = False
+    """A holdout's contact: checked and counted in the caps and the cooldown like a send,
+    so that held-out customers meet the same contact pressure from every campaign as the
+    treated ones (else the holdout gets more offers of other campaigns, and a campaign's
+    measured lift is biased), but not in the campaign's budget: nothing is sent."""
 
     def __post_init__(self) -> None:
         for name in ("decision_id", "customer_id", "campaign_id"):
@@ -239,9 +252,10 @@ class SendRequest:
         channel: Channel,
         now: datetime,
         zone: str,
+        ghost: bool = False,
     ) -> SendRequest:
         """The request for an offer of ``campaign``, with its frequency cap and budget,
-        and the channel caps and cooldown of ``settings``."""
+        and the channel caps and cooldown of ``settings`` (``ghost``: a holdout's)."""
         return cls(
             decision_id=decision_id,
             customer_id=customer_id,
@@ -256,6 +270,7 @@ class SendRequest:
             cooldown=timedelta(hours=settings.offer_cooldown_hours),
             max_sends=campaign.budget.max_sends,
             campaign_end=campaign.schedule.end,
+            ghost=ghost,
         )
 
 
@@ -323,6 +338,7 @@ class ContactLedger:
                 day,
                 week,
                 _millis(cooldown_end) + late * 1000,
+                "1" if request.ghost else "0",
             ],
         )
         when, outcome, reason, detail = (_text(part) for part in cast("list[Any]", result))

@@ -211,6 +211,28 @@ def test_the_budget_holds_across_customers(
     assert ledger.sends(f"cmp-{token}") == 2
 
 
+def test_a_holdouts_ghost_contact_counts_in_caps_and_cooldown_but_not_in_the_budget(
+    ledger: ContactLedger, redis: Redis, make_request: RequestFactory, token: str
+) -> None:
+    hour = timedelta(hours=1)
+    ghost = make_request(per_day=1, cooldown=hour, max_sends=1, ghost=True)
+    assert ledger.reserve(ghost).granted
+    assert counts(redis, ghost) == dict.fromkeys(
+        ("campaign_day", "campaign_week", "channel_day", "channel_week"), 1
+    )
+    assert ledger.sends(ghost.campaign_id) == 0
+    other = make_request(campaign_id=f"cmp-other-{token}", cooldown=hour)
+    assert ledger.reserve(other).refusal is Refusal.COOLDOWN
+    assert ledger.release(ghost.decision_id)
+    assert counts(redis, ghost) == dict.fromkeys(
+        ("campaign_day", "campaign_week", "channel_day", "channel_week"), 0
+    )
+    sent = make_request(customer_id=f"cust-2-{token}", max_sends=1)
+    assert ledger.reserve(sent).granted  # the budget was never used by the ghost
+    assert ledger.release(ghost.decision_id) is False
+    assert ledger.sends(ghost.campaign_id) == 1
+
+
 def test_a_suppressed_customer_gets_nothing_until_it_ends(
     ledger: ContactLedger, make_request: RequestFactory, token: str, now: datetime
 ) -> None:

@@ -206,8 +206,9 @@ def expected_outcome(
     suppression: timedelta,
 ) -> tuple[DecisionOutcome, str]:
     """What the contact policy must have made of a decision that names the campaign,
-    replayed here from its definition: control, holdout, quiet hours, then the cooldown
-    that the customer's latest grant started (the campaign's caps are looser than it).
+    replayed here from its definition: control, quiet hours, then the cooldown that the
+    customer's latest grant started (the campaign's caps are looser than it), then the
+    holdout, whose ghost contact starts a cooldown as a send does.
     ``cooldown`` holds the end of that cooldown, if any. A booking of the customer before
     the send's time suppresses it once the worker has read the booking; whether it had,
     when the booking came on another topic, only the worker knows: a decision suppressed
@@ -216,8 +217,6 @@ def expected_outcome(
     now = decision.event_time
     if in_global_control(customer, control_share):
         return DecisionOutcome.CONTROL, "global_control"
-    if held_out(customer, campaign.id, campaign.holdout_share):
-        return DecisionOutcome.HOLDOUT, "holdout"
     effective = now
     if in_quiet_hours(now):
         local = now.astimezone(ROME)
@@ -234,6 +233,8 @@ def expected_outcome(
     if cooldown and cooldown[0] > effective:
         return DecisionOutcome.SUPPRESSED, "cooldown"
     cooldown[:] = [effective + COOLDOWN]
+    if held_out(customer, campaign.id, campaign.holdout_share):
+        return DecisionOutcome.HOLDOUT, "holdout"
     return DecisionOutcome.SEND, "deferred_quiet_hours" if effective != now else "send_now"
 
 

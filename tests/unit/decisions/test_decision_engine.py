@@ -308,7 +308,7 @@ def test_the_global_control_group_is_decided_but_never_sent() -> None:
     assert sent.record.outcome is DecisionOutcome.SEND and sent.send is not None
 
 
-def test_a_campaigns_holdout_is_decided_but_never_sent() -> None:
+def test_a_campaigns_holdout_is_decided_and_counted_as_a_ghost_contact_but_never_sent() -> None:
     share = 0.5
     inside = next(c for c in POPULATION if held_out(c, OLBIA, share))
     outside = next(c for c in POPULATION if not held_out(c, OLBIA, share))
@@ -317,10 +317,20 @@ def test_a_campaigns_holdout_is_decided_but_never_sent() -> None:
         situation(0, customer_id=inside),
         situation(1, customer_id=outside),
     )
-    assert held.send is None
     assert (held.record.outcome, held.record.reason) == (DecisionOutcome.HOLDOUT, "holdout")
     assert held.record.campaign_id == OLBIA
+    assert held.send is not None and held.send.ghost  # caps and cooldown, not the budget
     assert sent.record.outcome is DecisionOutcome.SEND and sent.send is not None
+    assert not sent.send.ghost
+
+
+def test_a_holdout_refused_by_the_ledger_is_suppressed_like_a_send() -> None:
+    inside = next(c for c in POPULATION if held_out(c, OLBIA, 0.5))
+    held = one([campaign(holdout_share=0.5)], situation(customer_id=inside))
+    assert held.send is not None
+    refused = Reservation(held.send.decision_id, Refusal.COOLDOWN, "cooldown until 10:00")
+    settled = settle(held, refused)
+    assert (settled.outcome, settled.reason) == (DecisionOutcome.SUPPRESSED, "cooldown")
 
 
 def test_the_global_control_group_comes_before_the_holdout() -> None:
