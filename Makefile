@@ -32,7 +32,7 @@ kafka: venv system-deps ## Fetch the Kafka broker's jars from Maven Central (cac
 	@$(BIN)/offers stack fetch
 
 .PHONY: demo
-demo: kafka ## Start the local stack, run the simulated world through it, print what flowed
+demo: kafka ## Run 3 simulated days through the whole engine and its customers, print the results
 	@$(BIN)/offers demo
 
 .PHONY: up
