@@ -355,9 +355,8 @@ class Sender:
         )
         if advance is Advance.STALE:  # the provider reported further already
             return
-        suffix = status.value if message_id is None else f"{status.value}-{message_id}"
         event = DeliveryStatus(
-            event_id=f"ds-{decision.decision_id}-{suffix}"[:64],
+            event_id=status_event_id(decision.decision_id, status, message_id),
             event_time=at,
             decision_id=decision.decision_id,
             customer_id=decision.customer_id,
@@ -387,6 +386,13 @@ class Sender:
         number clears it); kept as long as the ledger's entries."""
         key = self._unreachable_key(contact, channel)
         self._redis.set(key, self._address_digest(contact), ex=timedelta(days=30))
+
+
+def status_event_id(decision_id: str, status: DeliveryState, message_id: str | None) -> str:
+    """The same id for the same status of the same message, within the identifier's
+    alphabet and length (a WhatsApp message id is base64, with ``+``, ``/`` and ``=``)."""
+    digest = hashlib.sha256(f"{decision_id}/{status.value}/{message_id or ''}".encode())
+    return f"ds-{status.value}-{digest.hexdigest()[:40]}"
 
 
 def _failure_of(result: SendResult) -> SendFailure:

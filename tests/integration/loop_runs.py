@@ -55,6 +55,8 @@ class LoopDay:
     """Decisions whose ``send_at`` the engine's clock had not reached at the end."""
     responses: list[Response]
     results: list[CampaignResult]
+    defects: int
+    """Decisions the running delivery workers failed on unexpectedly (their metrics)."""
 
     def offers_per_decision(self) -> Counter[str]:
         return Counter(decision_of(m) for m in self.offers if decision_of(m) in self.sends)
@@ -149,7 +151,13 @@ def inspect(loop: Loop, placed: PlacedCampaigns, decisions_from: dict[int, int])
     offers = [m for m in loop.sandbox.messages() if find_offer_link(m.body) is not None]
     responses = loop.responder.responses()
     results = loop_report(loop.settings, placed.campaigns, responses)
-    return LoopDay(placed, sends, offers, entries, later, responses, results)
+    defects = sum(
+        value
+        for worker in loop.deliveries
+        for (name, labels), value in worker.metrics().items()
+        if name == "offers_deliveries_total" and ("code", "defect") in labels
+    )
+    return LoopDay(placed, sends, offers, entries, later, responses, results, int(defects))
 
 
 NOT_SENT_REASONS = frozenset({"consent_withdrawn", "validity_expired"})
@@ -161,6 +169,7 @@ def assert_sent_exactly_once(day: LoopDay) -> None:
     """No decision's offer reached the sandbox twice, every decision the ledger says was
     sent reached it, and every other decision was refused for a reason or still waits
     for its time."""
+    assert day.defects == 0
     per_decision = day.offers_per_decision()
     assert per_decision, "no offer reached the sandbox"
     assert max(per_decision.values()) == 1, per_decision.most_common(3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,10 +12,12 @@ from redis import Redis
 from offers.campaigns import CampaignStatus
 from offers.campaigns.offer import Offer
 from offers.contacts import Contact
-from offers.contracts import Language, OfferDecision, ValidationClock
+from offers.contracts import DeliveryState, Language, OfferDecision, ValidationClock
+from offers.contracts.base import IDENTIFIER_PATTERN
 from streams.decisions.clock import Watermark
 from streams.delivery.clock import SendClock, SendMoment
 from streams.delivery.personalisation import offer_text, personalisation
+from streams.delivery.sender import status_event_id
 from tests.unit.campaigns.factories import CAMPAIGN_ID, valid_campaign
 
 NOW = datetime(2026, 7, 3, 10, 0, tzinfo=UTC)
@@ -102,3 +105,11 @@ def test_the_wall_clock_sends_now() -> None:
 def test_the_event_clock_needs_the_watermark() -> None:
     with pytest.raises(ValueError, match="watermark"):
         SendClock("event")
+
+
+def test_status_event_ids_are_identifiers_whatever_the_provider_ids() -> None:
+    wamid = "wamid.HBgLMzkzNDAwMDAwMDAxFQIAERgSMEU5QkNGRTQ5RjA4OUQ1NjYA+/=="
+    first = status_event_id("dec-1", DeliveryState.QUEUED, wamid)
+    assert first == status_event_id("dec-1", DeliveryState.QUEUED, wamid)
+    assert first != status_event_id("dec-1", DeliveryState.FAILED, wamid)
+    assert len(first) <= 64 and re.fullmatch(IDENTIFIER_PATTERN, first)
