@@ -73,11 +73,20 @@ def test_stack_up_status_down_leaves_nothing_behind(tmp_path: Path) -> None:
     assert json.loads(_offers("stack", "status", root=tmp_path).stdout)["running"] is False
 
 
+def as_in_a_terminal() -> None:
+    """In the child: Ctrl-C's signal at its default, as a command typed in a terminal
+    has it. A job started in the background of a non-interactive shell (a CI script's
+    ``make test &``) has SIGINT ignored, and a program inherits that: Python then
+    installs no handler, and SIGINT does nothing, by design."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupting_the_demo_stops_the_stack(tmp_path: Path, sig: signal.Signals) -> None:
     demo = subprocess.Popen(
         [sys.executable, "-m", "offers.cli", "demo", "--customers", "1000", "--rate", "200"],
         env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=as_in_a_terminal,
     )  # fmt: skip
     state = tmp_path / "state.json"
     deadline = time.monotonic() + 120
