@@ -132,22 +132,6 @@ class DecisionsToSend:
         self._view.close()
 
 
-class CampaignsById(Mapping[str, Campaign]):
-    """The campaigns the demo placed, by id, for the responder."""
-
-    def __init__(self, campaigns: Sequence[Campaign]) -> None:
-        self._by_id = {c.id: c for c in campaigns}
-
-    def __getitem__(self, key: str) -> Campaign:
-        return self._by_id[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._by_id)
-
-    def __len__(self) -> int:
-        return len(self._by_id)
-
-
 @dataclass
 class Loop:
     """The running services of the loop."""
@@ -268,7 +252,7 @@ def closed_loop(
             customers=customers,
             source=sandbox,
             decisions=decisions.sends,
-            campaigns=CampaignsById(campaigns),
+            campaigns={c.id: c for c in campaigns},
             http=http,
             producer=producer,
             rates=rates or ReactionRates(seed=seed),

@@ -22,6 +22,7 @@ from redis.client import Pipeline
 
 from offers.contracts import Language
 from offers.errors import FieldError, OffersError
+from offers.redis_values import redis_text
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
@@ -69,9 +70,13 @@ class ContactStore:
         self._redis = redis
         self._secret = secret.encode()
 
+    def digest(self, phone: str) -> str:
+        """A keyed hash of the number (HMAC-SHA256 with the secret key): it names the
+        number without revealing it."""
+        return hmac.new(self._secret, phone.encode(), hashlib.sha256).hexdigest()
+
     def _index_key(self, phone: str) -> str:
-        digest = hmac.new(self._secret, phone.encode(), hashlib.sha256).hexdigest()
-        return f"contact:phone:{digest}"
+        return f"contact:phone:{self.digest(phone)}"
 
     @staticmethod
     def _customer_key(customer_id: str) -> str:
@@ -132,11 +137,11 @@ class ContactStore:
         phone, details = pipe.execute()
         if phone is None:
             return None
-        fields = {_text(k): _text(v) for k, v in details.items()}
+        fields = {redis_text(k): redis_text(v) for k, v in details.items()}
         language = fields.get("language")
         return Contact(
             customer_id,
-            _text(phone),
+            redis_text(phone),
             Language(language) if language in set(Language) else None,
             fields.get("name"),
         )
@@ -159,7 +164,3 @@ class ContactStore:
         if old is not None:
             keys.append(self._index_key(old))
         self._redis.delete(*keys)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

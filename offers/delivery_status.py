@@ -25,12 +25,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, cast
+from typing import cast
 
 from redis import Redis
 
 from offers.contracts.base import aware_utc
 from offers.contracts.events import Channel, DeliveryState
+from offers.redis_values import redis_text
 
 STATUS_KEY = "offers:delivery:status:{decision_id}"
 DEFAULT_RETENTION = timedelta(days=30)
@@ -97,10 +98,6 @@ class StatusRecord:
     updated_at: datetime
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 class StatusBook:
     """The delivery status of each decision's message, moved only forward."""
 
@@ -141,7 +138,7 @@ class StatusBook:
                 *ranks,
             ],
         )
-        return Advance(_text(outcome))
+        return Advance(redis_text(outcome))
 
     def get(self, decision_id: str) -> StatusRecord | None:
         """The status recorded for the decision, if any is still kept."""
@@ -149,7 +146,7 @@ class StatusBook:
             "dict[bytes | str, bytes | str]",
             self._redis.hgetall(STATUS_KEY.format(decision_id=decision_id)),
         )
-        fields = {_text(k): _text(v) for k, v in stored.items()}
+        fields = {redis_text(k): redis_text(v) for k, v in stored.items()}
         if "status" not in fields:
             return None
         return StatusRecord(

@@ -41,6 +41,7 @@ from offers.campaigns.budget import Budget
 from offers.contracts.base import Identifier, UtcDatetime, aware_utc
 from offers.contracts.events import Channel, Language
 from offers.errors import OffersError
+from offers.redis_values import redis_text
 
 OFFER_KEY = "offers:offer:{decision_id}"
 CUSTOMER_OFFERS_KEY = "offers:customer:{customer_id}"
@@ -209,10 +210,6 @@ def _micros(moment: datetime) -> int:
     return (moment - _EPOCH) // _MICROSECOND
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 class OfferBook:
     """The offers customers hold, and the redemptions counted against campaign budgets."""
 
@@ -263,7 +260,7 @@ class OfferBook:
         _, members = pipe.execute()
         pipe = self._redis.pipeline(transaction=False)
         for member in members:
-            pipe.hgetall(self._offer_key(_text(member)))
+            pipe.hgetall(self._offer_key(redis_text(member)))
         offers = (self._from_hash(customer_id, stored) for stored in pipe.execute())
         return [o for o in offers if o is not None and o.redeemed_at is None]
 
@@ -311,7 +308,7 @@ class OfferBook:
                 "" if max_spend is None else euros_to_cents(max_spend),
             ],
         )
-        match _text(outcome), [_text(d) for d in detail]:
+        match redis_text(outcome), [redis_text(d) for d in detail]:
             case ("redeemed" | "redeemed_before") as kind, [redeemed_at]:
                 redeemed = offer.model_copy(
                     update={"redeemed_at": datetime.fromisoformat(redeemed_at)}
@@ -343,7 +340,7 @@ class OfferBook:
             "list[bytes | str | None]",
             self._redis.hmget(self._budget_key(campaign_id), ["redemptions", "discount_cents"]),
         )
-        redemptions, cents = (int(_text(v)) if v is not None else 0 for v in used)
+        redemptions, cents = (int(redis_text(v)) if v is not None else 0 for v in used)
         return BudgetUse(redemptions=redemptions, discount_eur=cents / 100)
 
     def erase(self, customer_id: str) -> int:
@@ -358,7 +355,7 @@ class OfferBook:
             pipe.multi()
             pipe.delete(index)
             for member in members:
-                pipe.delete(self._offer_key(_text(member)))
+                pipe.delete(self._offer_key(redis_text(member)))
 
         deleted = cast("list[int]", self._redis.transaction(remove, index))
         return sum(deleted[1:])
@@ -366,7 +363,7 @@ class OfferBook:
     def _from_hash(self, customer_id: str | None, stored: Any) -> StoredOffer | None:
         """The offer in a stored hash; None when there is none, or when ``customer_id``
         is given and does not hold it."""
-        fields = {_text(k): _text(v) for k, v in stored.items()}
+        fields = {redis_text(k): redis_text(v) for k, v in stored.items()}
         if "offer" not in fields:
             return None
         if customer_id is not None and fields.get("customer_id") != customer_id:

@@ -19,6 +19,7 @@ import typer
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from offers.redis_values import redis_text
 from offers.roles import Role
 from offers.settings import get_settings
 from offers_api.security import (
@@ -107,15 +108,11 @@ class InMemoryApiKeyStore(HashedApiKeyStore):
         self._keys[key_id] = entry
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def _principal_or_none(subject: bytes | str | None, role: bytes | str | None) -> Principal | None:
-    if subject is None or role is None or not is_identifier(_text(subject)):
+    if subject is None or role is None or not is_identifier(redis_text(subject)):
         return None
     try:
-        return Principal(_text(subject), Role(_text(role)))
+        return Principal(redis_text(subject), Role(redis_text(role)))
     except ValueError:  # a role this version does not know: the key grants nothing
         return None
 
@@ -141,7 +138,7 @@ class RedisApiKeyStore(HashedApiKeyStore):
 
     def list_keys(self) -> list[tuple[str, Principal]]:
         found = self._redis.scan_iter(match=self._name("*"), count=500)
-        names = sorted(_text(name) for name in found)
+        names = sorted(redis_text(name) for name in found)
         pipe = self._redis.pipeline(transaction=False)
         for name in names:
             pipe.hmget(name, ["subject", "role"])
@@ -159,7 +156,7 @@ class RedisApiKeyStore(HashedApiKeyStore):
         principal = _principal_or_none(subject, role)
         if key_hash is None or principal is None:
             return None
-        return StoredApiKey(_text(key_hash), principal)
+        return StoredApiKey(redis_text(key_hash), principal)
 
     def _put(self, key_id: str, entry: StoredApiKey) -> None:
         name = self._name(key_id)

@@ -53,6 +53,7 @@ from redis import Redis
 from offers.campaigns import Campaign
 from offers.contracts.base import IDENTIFIER_PATTERN, aware_utc
 from offers.contracts.events import Channel
+from offers.redis_values import redis_text
 from offers.settings import Settings
 from streams.decisions.clock import Clock, wall_clock
 from streams.decisions.policy import local_date, local_day, local_midnight, local_week, zone_info
@@ -341,7 +342,7 @@ class ContactLedger:
                 "1" if request.ghost else "0",
             ],
         )
-        when, outcome, reason, detail = (_text(part) for part in cast("list[Any]", result))
+        when, outcome, reason, detail = (redis_text(part) for part in cast("list[Any]", result))
         refusal = Refusal(reason) if outcome == "refused" else None
         return Reservation(request.decision_id, refusal, detail, first=when == "new")
 
@@ -350,7 +351,7 @@ class ContactLedger:
         send. False when there is nothing to give back (refused, unknown, released)."""
         record_key = DECISION_KEY.format(decision_id=decision_id)
         stored = cast("dict[Any, Any]", self._redis.hgetall(record_key))
-        record = {_text(k): _text(v) for k, v in stored.items()}
+        record = {redis_text(k): redis_text(v) for k, v in stored.items()}
         if record.get("outcome") != "granted":
             return False
         counters = _counter_keys(
@@ -409,7 +410,7 @@ class ContactLedger:
         keys = [SENDS_KEY.format(campaign_id=campaign_id) for campaign_id in campaign_ids]
         values = cast("list[Any]", self._redis.mget(keys))
         return {
-            campaign_id: 0 if value is None else int(_text(value))
+            campaign_id: 0 if value is None else int(redis_text(value))
             for campaign_id, value in zip(campaign_ids, values, strict=True)
         }
 
@@ -452,7 +453,3 @@ def _millis(moment: datetime) -> int:
 
 def _seconds(moment: datetime) -> int:
     return math.ceil((moment - _EPOCH).total_seconds())
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

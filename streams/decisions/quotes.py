@@ -60,6 +60,7 @@ from redis.client import Pipeline
 
 from offers.contracts.base import aware_utc
 from offers.contracts.events import BookingAction, BookingEvent
+from offers.redis_values import redis_text
 from streams.decisions.clock import Clock, wall_clock
 from streams.decisions.triggers import (
     ABANDON_WINDOW,
@@ -151,7 +152,7 @@ class QuoteBook:
             raise ValueError(f"limit: must be at least 1, got {limit}")
         now_ms = to_ms(aware_utc(now, "now"))
         claimed = self._claim(keys=[DUE_KEY], args=[now_ms, now_ms + self._lease_ms, limit])
-        return [_text(customer_id) for customer_id in cast("list[Any]", claimed)]
+        return [redis_text(customer_id) for customer_id in cast("list[Any]", claimed)]
 
     def pending(self, customer_id: str, now: datetime) -> list[TriggerHit]:
         """The customer's quotes abandoned at ``now`` and not committed, oldest first;
@@ -219,7 +220,3 @@ class QuoteBook:
 def _quote_of(hit: TriggerHit) -> tuple[str, str]:
     """The route and quote event of an abandoned-quote hit."""
     return hit.route_id or "", hit.source_event_id
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

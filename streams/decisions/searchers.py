@@ -34,6 +34,7 @@ from typing import Any, cast
 from redis import Redis
 
 from offers.contracts.base import aware_utc
+from offers.redis_values import redis_text
 from streams.decisions.clock import Clock, wall_clock
 from streams.features.windows import to_ms
 
@@ -82,7 +83,7 @@ class RouteSearchers:
                 SEARCHERS_KEY.format(route_id=route_id), f"({now_ms - self._window_ms}", now_ms
             ),
         )
-        return sorted(_text(member) for member in members)
+        return sorted(redis_text(member) for member in members)
 
 
 def _latest_per_route(entries: Iterable[tuple[str, str, datetime]]) -> dict[str, dict[str, int]]:
@@ -98,7 +99,3 @@ def _latest_per_route(entries: Iterable[tuple[str, str, datetime]]) -> dict[str,
 def _seconds(time_ms: int) -> int:
     """Whole seconds since the epoch, rounded up."""
     return -(-time_ms // 1000)
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -30,9 +30,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any, cast
+from typing import cast
 
 from redis import Redis
+
+from offers.redis_values import redis_text
 
 SEND_KEY = "offers:delivery:send:{decision_id}"
 DEFAULT_RETENTION = timedelta(days=30)
@@ -139,7 +141,7 @@ class SendLedger:
 
     def claim(self, decision_id: str, now_ms: int) -> Claim:
         state, attempts, detail = (
-            _text(v)
+            redis_text(v)
             for v in self._claim(
                 keys=[_key(decision_id)], args=[self.owner, now_ms, self._retention_s]
             )
@@ -170,17 +172,13 @@ class SendLedger:
         kept = self._finish(
             keys=[_key(decision_id)], args=[state, message_id, reason[:500], self._retention_s]
         )
-        return SendState(_text(kept))
+        return SendState(redis_text(kept))
 
     def entry(self, decision_id: str) -> dict[str, str]:
         """The entry's fields (empty when there is none), for inspection."""
         stored = cast("dict[bytes, bytes]", self._redis.hgetall(_key(decision_id)))
-        return {_text(k): _text(v) for k, v in stored.items()}
+        return {redis_text(k): redis_text(v) for k, v in stored.items()}
 
 
 def _key(decision_id: str) -> str:
     return SEND_KEY.format(decision_id=decision_id)
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

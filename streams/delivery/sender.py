@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -53,6 +52,7 @@ from offers.contracts import (
 from offers.contracts.events import consent_key
 from offers.delivery_status import Advance, StatusBook
 from offers.offer_book import DEFAULT_RETENTION_AFTER_EXPIRY, OfferBook, StoredOffer
+from offers.redis_values import redis_text
 from offers.settings import Settings
 from streams.decisions.clock import wall_clock
 from streams.delivery.adapters import ChannelAdapter
@@ -64,7 +64,7 @@ from streams.delivery.policy import NoValidity, SendRateLimiter, retry_delay, va
 from streams.delivery.providers import PROVIDER_OF
 from streams.delivery.reconcile import Reconciler
 from streams.delivery.results import Reachability, SendFailure, SendResult
-from streams.features.windows import from_ms
+from streams.features.windows import from_ms, to_ms
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class Sender:
     async def deliver(self, decision: OfferDecision) -> Delivery:
         """Send ``decision``'s message unless it was sent, failed or skipped before."""
         moment = self.clock.moment(decision)
-        claim = await asyncio.to_thread(self.ledger.claim, decision.decision_id, _ms(moment.wall))
+        claim = await asyncio.to_thread(self.ledger.claim, decision.decision_id, to_ms(moment.wall))
         if claim.kind is ClaimKind.DONE:
             return await self._published_again(decision, claim)
         if claim.kind is ClaimKind.BUSY:
@@ -251,10 +251,10 @@ class Sender:
         attempts = self.settings.send_max_attempts
         timeout = timedelta(seconds=self.settings.send_timeout_seconds * ATTEMPT_TIMEOUT_FACTOR)
         last: SendFailure | None = None
-        started = _wall_now()
+        started = wall_clock()
         for attempt in range(1, attempts + 1):
             await self.limiter.acquire(provider)
-            deadline = _ms(_wall_now() + timeout + DEADLINE_MARGIN)
+            deadline = to_ms(wall_clock() + timeout + DEADLINE_MARGIN)
             began = await asyncio.to_thread(self.ledger.begin, decision.decision_id, deadline)
             if not began:  # another worker took it over (or finished it): it decides
                 return Delivery(decision.decision_id, SendState.SENDING, retry_at_ms=deadline)
@@ -306,8 +306,7 @@ class Sender:
         elif failure.reachability is Reachability.INVALID_ADDRESS:
             await asyncio.to_thread(self._mark_unreachable, contact, decision.channel)
         reason = f"{failure.code}: {failure.message}"
-        delivery = await self._not_sent(decision, SendState.FAILED, failure.code, reason)
-        return delivery
+        return await self._not_sent(decision, SendState.FAILED, failure.code, reason)
 
     async def _not_sent(
         self, decision: OfferDecision, state: SendState, code: str, detail: str = ""
@@ -342,7 +341,7 @@ class Sender:
         error_code: str | None = None,
     ) -> None:
         assert decision.channel is not None
-        at = _wall_now()
+        at = wall_clock()
         advance = await asyncio.to_thread(
             self.statuses.advance,
             decision.decision_id,
@@ -372,20 +371,16 @@ class Sender:
     def _unreachable_key(self, contact: Contact, channel: Channel) -> str:
         return UNREACHABLE_KEY.format(customer_id=contact.customer_id, channel=channel.value)
 
-    def _address_digest(self, contact: Contact) -> str:
-        secret = self.settings.secret_key.get_secret_value().encode()
-        return hmac.new(secret, contact.phone.encode(), hashlib.sha256).hexdigest()
-
     def _unreachable(self, contact: Contact, channel: Channel) -> bool:
         """Whether the provider refused this very address on the channel before."""
         marked = self._redis.get(self._unreachable_key(contact, channel))
-        return marked is not None and _text(marked) == self._address_digest(contact)
+        return marked is not None and redis_text(marked) == self.contacts.digest(contact.phone)
 
     def _mark_unreachable(self, contact: Contact, channel: Channel) -> None:
         """Remember that the channel's provider refused the customer's address (a new
         number clears it); kept as long as the ledger's entries."""
         key = self._unreachable_key(contact, channel)
-        self._redis.set(key, self._address_digest(contact), ex=timedelta(days=30))
+        self._redis.set(key, self.contacts.digest(contact.phone), ex=timedelta(days=30))
 
 
 def status_event_id(decision_id: str, status: DeliveryState, message_id: str | None) -> str:
@@ -403,15 +398,3 @@ def _failure_of(result: SendResult) -> SendFailure:
 def _campaign_language(campaign: Campaign) -> Language:
     languages = [template.language for template in campaign.templates]
     return languages[0] if languages else Language.IT
-
-
-def _wall_now() -> datetime:
-    return wall_clock()
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
