@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import lightgbm as lgb
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from models.errors import RegistryError
 
@@ -86,6 +86,11 @@ class ModelMeta(BaseModel):
     metrics: dict[str, Any]
     data: dict[str, Any]
     training: dict[str, Any]
+    parent: str | None = None
+    """The version this one was trained to replace (the champion when it was trained)."""
+    monitoring: dict[str, Any] = Field(default_factory=dict)
+    """Reference distributions of the features and scores on the training data, which
+    live traffic is compared with (``models.drift``)."""
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -127,6 +132,8 @@ class ModelRegistry:
         data: Mapping[str, Any],
         training: Mapping[str, Any] | None = None,
         created_at: datetime | None = None,
+        parent: str | None = None,
+        monitoring: Mapping[str, Any] | None = None,
     ) -> str:
         """Store ``booster`` as a new version and return its name.
 
@@ -152,6 +159,8 @@ class ModelRegistry:
                 metrics=dict(metrics),
                 data=dict(data),
                 training=dict(training or {}),
+                parent=parent,
+                monitoring=dict(monitoring or {}),
             )
             staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.directory))
             try:
