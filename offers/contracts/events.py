@@ -269,6 +269,13 @@ class ScoredCandidate(BaseModel):
     reason: ShortText | None = None
     challenger_propensity: Probability | None = None
     """The shadow challenger model's score of the same candidate, when one runs."""
+    revision: int | None = Field(None, ge=1)
+    """The campaign's version that was scored (its offer terms), for an eligible candidate."""
+    channel: Channel | None = None
+    """The channel the candidate would have been sent over."""
+    sailing_id: Identifier | None = None
+    """The sailing the candidate offer was about: the trigger's own, else the soonest
+    bookable sailing the offer applies to."""
 
 
 class OfferDecision(Event):
@@ -303,6 +310,11 @@ class OfferDecision(Event):
     """The route of the trigger (searched, quoted, a fare drop), when it has one."""
     sailing_id: Identifier | None = None
     """The sailing of the trigger (quoted, a fare drop, seats released), when it has one."""
+    decided_at: UtcDatetime | None = None
+    """The moment the engine decided at (its clock: the event time when replaying): the
+    features a training set joins to the decision are those known at this moment."""
+    local_hour: int | None = Field(None, ge=0, le=23)
+    """The hour of the day where the customer was, at ``decided_at``."""
 
     @model_validator(mode="after")
     def _offer_needs_campaign(self) -> OfferDecision:

@@ -235,13 +235,14 @@ def _decide(
         draw_key=f"{hit.source_event_id}\x00{hit.trigger.value}\x00{hit.customer_id}",
     )
     ranked = choice.ranked if choice is not None else tuple(candidates)
-    listed = scored(ranked, considered.refused)
-    if shadow is not None:
-        listed = _with_shadow(listed, options, [float(p) for p in shadow[span]])
+    challenger = [float(p) for p in shadow[span]] if shadow is not None else None
+    listed = _with_options(scored(ranked, considered.refused), options, challenger)
     common: dict[str, Any] = {
         "candidates": listed,
         "model_version": models.version,
         "challenger_version": models.challenger_version if shadow is not None else None,
+        "decided_at": situation.now,
+        "local_hour": situation.now.astimezone(situation.customer.tz).hour,
     }
     if choice is None:
         reason = _none_reason(considered.refused) if not options else NO_POSITIVE_VALUE
@@ -323,16 +324,30 @@ def _none_reason(refused: Sequence[tuple[str, str]]) -> str:
     return max((why for _, why in refused), key=lambda why: order.get(why, -1))
 
 
-def _with_shadow(
-    listed: tuple[ScoredCandidate, ...], options: Sequence[_Option], shadow: Sequence[float]
+def _with_options(
+    listed: tuple[ScoredCandidate, ...],
+    options: Sequence[_Option],
+    challenger: Sequence[float] | None,
 ) -> tuple[ScoredCandidate, ...]:
-    by_campaign = {o.campaign.id: p for o, p in zip(options, shadow, strict=True)}
-    return tuple(
-        c.model_copy(update={"challenger_propensity": by_campaign[c.campaign_id]})
-        if c.campaign_id in by_campaign
-        else c
-        for c in listed
-    )
+    """The scored candidates with what a training set needs to rebuild each one (the
+    campaign's revision, the channel, the sailing) and the challenger's score."""
+    by_campaign = {o.campaign.id: (k, o) for k, o in enumerate(options)}
+    detailed = []
+    for c in listed:
+        found = by_campaign.get(c.campaign_id)
+        if found is None:
+            detailed.append(c)
+            continue
+        k, option = found
+        update: dict[str, Any] = {
+            "revision": option.campaign.version,
+            "channel": option.channel,
+            "sailing_id": option.sailing_id,
+        }
+        if challenger is not None:
+            update["challenger_propensity"] = challenger[k]
+        detailed.append(c.model_copy(update=update))
+    return tuple(detailed)
 
 
 def _number(value: object) -> float | None:

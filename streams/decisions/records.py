@@ -60,6 +60,8 @@ def decision_record(
     expires_at: datetime | None = None,
     send_at: datetime | None = None,
     challenger_version: str | None = None,
+    decided_at: datetime | None = None,
+    local_hour: int | None = None,
 ) -> OfferDecision:
     """The record of what was decided for ``hit``: an offer of ``campaign_id`` (sent,
     held out or suppressed) or none (``campaign_id`` None), and why."""
@@ -85,4 +87,6 @@ def decision_record(
         port=hit.port,
         route_id=hit.route_id,
         sailing_id=hit.sailing_id,
+        decided_at=decided_at,
+        local_hour=local_hour,
     )

@@ -466,6 +466,22 @@ def test_a_challenger_scores_every_eligible_candidate_in_shadow() -> None:
     assert {c.challenger_propensity for c in decided.record.candidates} == {None}
 
 
+# What a training set needs to rebuild each candidate
+
+
+def test_each_scored_candidate_names_its_revision_channel_and_sailing() -> None:
+    case = situation()
+    olbia, other = campaign(), campaign("cmp-b", percent=20)
+    record = one([SEARCHES_ONLY, olbia, other], case).record
+    assert [(c.campaign_id, c.revision, c.channel, c.sailing_id) for c in record.candidates] == [
+        (OLBIA, olbia.version, Channel.SMS, SAILING),
+        ("cmp-b", other.version, Channel.SMS, SAILING),
+        ("cmp-search", None, None, None),
+    ]
+    assert record.decided_at == case.now
+    assert record.local_hour == case.now.astimezone(case.customer.tz).hour
+
+
 # Settling with the ledger
 
 
