@@ -100,7 +100,7 @@ def _utc_timestamps(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, utc=True)
 
 
-def _offline_dir(store: FeatureStore, push_source_name: str) -> Path:
+def offline_dir(store: FeatureStore, push_source_name: str) -> Path:
     """The offline directory of a push source, as registered (from the cached registry:
     this runs on every flush)."""
     source = store.registry.get_data_source(push_source_name, store.project, allow_cache=True)
@@ -138,7 +138,7 @@ def push_rows(
     if to_offline:
         # the log first: a retried batch may then repeat a log row (the same values at
         # the same event time, harmless to point-in-time joins) but never miss one
-        write_offline_part(spec, _offline_dir(store, push_source_name), frame)
+        write_offline_part(spec, offline_dir(store, push_source_name), frame)
     # the online store keeps one row per key: the batch's last one for that key
     latest = frame.drop_duplicates(subset=[spec.join_key], keep="last")
     store.push(push_source_name, latest, to=PushMode.ONLINE)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -79,9 +79,14 @@ class ReadCount:
 
 
 def read_report_events(
-    bootstrap: str, *, timeout_s: float = 30.0, count: ReadCount | None = None
+    bootstrap: str,
+    *,
+    timeout_s: float = 30.0,
+    count: ReadCount | None = None,
+    topics: Sequence[TopicSpec] = REPORT_TOPICS,
 ) -> Iterator[Event]:
-    """Every event the report topics hold, from their beginning to their end offsets.
+    """Every event the report topics (or other ``topics``) hold, from their beginning to
+    their end offsets.
 
     The end offset of each partition is taken when iteration starts; records written
     after it are not read, so the read ends however busy the topics are. Events come in
@@ -114,7 +119,7 @@ def read_report_events(
             f"cannot reach the Kafka broker at {bootstrap} within {timeout_s:g} s: {exc!r}"
         ) from exc
     try:
-        yield from _read_snapshot(consumer, deadline, timeout_s, count)
+        yield from _read_snapshot(consumer, topics, deadline, timeout_s, count)
     except KafkaTimeoutError as exc:
         raise ReportSourceError(
             f"the report topics were not read within {timeout_s:g} s "
@@ -131,7 +136,7 @@ def read_report_events(
         log.warning(
             "skipped %d unreadable records of %s (%d events read)",
             count.unreadable,
-            ", ".join(spec.name for spec in REPORT_TOPICS),
+            ", ".join(spec.name for spec in topics),
             count.events,
         )
 
@@ -159,13 +164,17 @@ def report_from_topics(
 
 
 def _read_snapshot(
-    consumer: KafkaConsumer, deadline: float, timeout_s: float, count: ReadCount
+    consumer: KafkaConsumer,
+    topics: Sequence[TopicSpec],
+    deadline: float,
+    timeout_s: float,
+    count: ReadCount,
 ) -> Iterator[Event]:
-    ends = _end_offsets(consumer, deadline)
+    ends = _end_offsets(consumer, topics, deadline)
     left = {tp: end for tp, end in ends.items() if end > 0}
     if not left:
         return
-    expected = {spec.name: _event_classes(spec) for spec in REPORT_TOPICS}
+    expected = {spec.name: _event_classes(spec) for spec in topics}
     consumer.assign(list(left))
     consumer.seek_to_beginning(*left)
     while left:
@@ -191,9 +200,11 @@ def _read_snapshot(
                     yield event
 
 
-def _end_offsets(consumer: KafkaConsumer, deadline: float) -> dict[TopicPartition, int]:
+def _end_offsets(
+    consumer: KafkaConsumer, topics: Sequence[TopicSpec], deadline: float
+) -> dict[TopicPartition, int]:
     parts: list[TopicPartition] = []
-    for spec in REPORT_TOPICS:
+    for spec in topics:
         partitions = consumer.partitions_for_topic(spec.name)
         if not partitions:
             raise ReportSourceError(f"topic {spec.name} does not exist; create the topics first")

@@ -69,7 +69,10 @@ def test_apply_twice_is_idempotent(feast_settings: Settings, store: FeatureStore
         "sailing_state_fv",
     ]
     assert [v.name for v in fresh.list_on_demand_feature_views()] == ["offer_context_odfv"]
-    assert [s.name for s in fresh.list_feature_services()] == ["offer_scoring_v1"]
+    assert sorted(s.name for s in fresh.list_feature_services()) == [
+        "offer_scoring_v1",
+        "offer_scoring_v2",
+    ]
     assert sorted(e.name for e in fresh.list_entities()) == ["customer", "port", "sailing"]
 
 
