@@ -312,6 +312,10 @@ class LoggedTrainingSet:
     rows: pd.DataFrame
     """:func:`candidate_rows` joined with the features, plus ``net_value_eur``."""
     features: FeatureMatrix
+    decisions: Mapping[str, OfferDecision]
+    """The decision records of the rows, by decision id."""
+    campaigns: Mapping[tuple[str, int], Campaign]
+    """Every version of every campaign, by (campaign id, revision)."""
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -414,4 +418,6 @@ def logged_training_set(
     joined = join_features(store, rows, service_name).sort_values(ROW).reset_index(drop=True)
     features, values = encode_rows(joined, folded.campaigns)
     joined["net_value_eur"] = values
-    return LoggedTrainingSet(rows=joined, features=features)
+    used = set(joined["decision_id"])
+    decisions = {d: folded.sent[d] for d in used}
+    return LoggedTrainingSet(joined, features, decisions, folded.campaigns)

@@ -50,6 +50,7 @@ from simulators.reaction import (
     OfferLink,
     Reaction,
     ReactionRates,
+    Sailing,
     find_offer_link,
     react,
     received_at,
@@ -110,6 +111,14 @@ def booking_ids(decision_id: str) -> tuple[str, str]:
     unique per decision and the same in every run."""
     digest = hashlib.sha256(decision_id.encode("utf-8")).hexdigest()[:24]
     return f"bk-offer-{digest}", f"ev-offer-{digest}"
+
+
+def booking_price(customers: Customers, index: int, sailing: Sailing) -> float:
+    """What customer ``index`` pays for ``sailing``: the fare of each passenger of the
+    party, and a share of it for the car, if they travel with one."""
+    passengers = int(customers.party_size[index])
+    cars = int(customers.has_car[index])
+    return round(sailing.fare_eur * passengers + sailing.fare_eur * CAR_FARE_SHARE * cars, 2)
 
 
 class Responder:
@@ -290,7 +299,7 @@ class Responder:
         sailing = reaction.sailing
         passengers = int(self._customers.party_size[index])
         cars = int(self._customers.has_car[index])
-        price = round(sailing.fare_eur * passengers + sailing.fare_eur * CAR_FARE_SHARE * cars, 2)
+        price = booking_price(self._customers, index, sailing)
         departure_day = sailing.departure.replace(hour=0, minute=0, second=0, microsecond=0)
         fields = {
             "event_id": event_id,
