@@ -13,6 +13,7 @@ from features.errors import FeatureRepoError
 from features.sources import (
     CUSTOMER_BOOKING_VIEW,
     VIEW_SPECS,
+    compact_offline_log,
     ensure_offline_dirs,
     write_offline_part,
 )
@@ -61,3 +62,20 @@ def test_rows_missing_a_field_are_refused(tmp_path: Path) -> None:
     rows = booking_rows(1).drop(columns="routes_24h")
     with pytest.raises(FeatureRepoError, match="lack routes_24h"):
         write_offline_part(CUSTOMER_BOOKING_VIEW, tmp_path, rows)
+
+
+def test_compaction_merges_the_parts_into_one_with_every_row(tmp_path: Path) -> None:
+    ensure_offline_dirs(tmp_path)
+    directory = CUSTOMER_BOOKING_VIEW.offline_dir(tmp_path)
+    for n in (2, 3, 4):
+        write_offline_part(CUSTOMER_BOOKING_VIEW, directory, booking_rows(n))
+    before = pq.read_table(directory).sort_by("customer_id")
+
+    done = compact_offline_log(CUSTOMER_BOOKING_VIEW, directory)
+
+    assert (done.merged, done.rows) == (4, 9)  # the schema file and three parts
+    [only] = list(directory.glob("*.parquet"))
+    after = pq.read_table(only).sort_by("customer_id")
+    assert after.equals(before)
+    assert str(after.schema.field("routes_24h").type) == "list<item: string>"
+    assert compact_offline_log(CUSTOMER_BOOKING_VIEW, directory).merged == 0
