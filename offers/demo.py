@@ -157,13 +157,15 @@ class DemoRun:
     results: list[CampaignResult]
 
 
-def prepare_state(settings: Settings, config: WorldConfig) -> tuple[PlacedCampaigns, int]:
+def prepare_state(
+    settings: Settings, config: WorldConfig, *, competing: bool = False
+) -> tuple[PlacedCampaigns, int]:
     """The demo's campaigns running and the customers' consent written."""
     typer.echo("placing the demo's campaigns and the simulated customers' consent...")
     writer = TopicWriter(settings.kafka_bootstrap)
     store = CampaignStore(settings.kafka_bootstrap, writer)
     try:
-        placed = place_campaigns(store, config, datetime.now(UTC))
+        placed = place_campaigns(store, config, datetime.now(UTC), competing=competing)
         consent = place_consent(settings.kafka_bootstrap, writer, config)
     finally:
         store.close()
@@ -245,14 +247,16 @@ def _made(samples: Samples) -> tuple[int, ...]:
     return tuple(counter_total(samples, name) for name in names)
 
 
-def run_demo(settings: Settings, config: WorldConfig, pace: Pace) -> DemoRun:
+def run_demo(
+    settings: Settings, config: WorldConfig, pace: Pace, *, competing: bool = False
+) -> DemoRun:
     registry = ensure_champion(settings)
     with running_stack(settings) as live:
         engine = engine_settings(live, registry)
         bootstrap = engine.kafka_bootstrap
         before = topic_offsets(bootstrap)
         decisions_from = partition_ends(bootstrap, DECISIONS.name)
-        placed, consent = prepare_state(engine, config)
+        placed, consent = prepare_state(engine, config, competing=competing)
         run = run_loop(engine, config, placed, pace)
         after = topic_offsets(bootstrap)
         decisions = count_decisions(read_decisions(bootstrap, decisions_from))
@@ -317,6 +321,14 @@ def demo(
     rate: Annotated[float, typer.Option(help="At most this many events per second.")] = 2_000.0,
     max_events: Annotated[int | None, typer.Option(help="Stop after this many events.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Also print the counts as JSON.")] = False,
+    competing: Annotated[
+        bool,
+        typer.Option(
+            "--competing-offers",
+            help="Add a second campaign on quotes and searches (a cabin upgrade), so that "
+            "those decisions choose between two offers.",
+        ),
+    ] = False,
 ) -> None:
     """Start the stack and the engine, run the simulated world through them, print what
     flowed per topic, the decisions taken and each campaign's results."""
@@ -325,7 +337,7 @@ def demo(
     settings = get_settings()
     config = WorldConfig(seed=settings.simulator_seed, customers=customers, days=days)
     try:
-        run = run_demo(settings, config, Pace(speed, rate, max_events))
+        run = run_demo(settings, config, Pace(speed, rate, max_events), competing=competing)
     except KeyboardInterrupt:
         ignore_interrupts()
         typer.echo("interrupted; the stack was stopped", err=True)

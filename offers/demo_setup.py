@@ -76,6 +76,12 @@ QUOTE_COMEBACK: Texts = {
     "fr": "{name}, votre devis pour {sailing} vous attend : {discount} de remise "
     "si vous réservez avant le {expiry}.",
 }
+QUOTE_UPGRADE: Texts = {
+    "it": "{name}, prenota {sailing} entro {expiry}: per te {discount}.",
+    "en": "{name}, book {sailing} by {expiry} and get {discount}.",
+    "de": "{name}, buchen Sie {sailing} bis {expiry} und erhalten Sie {discount}.",
+    "fr": "{name}, réservez {sailing} avant le {expiry} et profitez de {discount}.",
+}
 FARE_DROP: Texts = {
     "it": "Buone notizie {name}: {sailing} ora da {fare}, più {discount} da spendere a bordo. "
     "Fino a {expiry}.",
@@ -138,10 +144,16 @@ def schedule(start: datetime, end: datetime, **extra: Any) -> dict[str, Any]:
     return {"start": start.isoformat(), "end": end.isoformat(), **extra}
 
 
-def demo_campaigns(start: datetime, end: datetime) -> list[dict[str, Any]]:
+def demo_campaigns(
+    start: datetime, end: datetime, *, competing: bool = False
+) -> list[dict[str, Any]]:
     """The demo's campaigns as a marketer would send them, running from ``start`` to
-    ``end``: one per kind of trigger."""
-    return [port_welcome(start, end), quote_comeback(start, end), fare_drop_alert(start, end)]
+    ``end``: one per kind of trigger; with ``competing``, a second one on quotes and
+    searches, so that those decisions choose between two offers."""
+    campaigns = [port_welcome(start, end), quote_comeback(start, end), fare_drop_alert(start, end)]
+    if competing:
+        campaigns.append(quote_upgrade(start, end))
+    return campaigns
 
 
 def port_welcome(start: datetime, end: datetime) -> dict[str, Any]:
@@ -184,6 +196,23 @@ def quote_comeback(start: datetime, end: datetime) -> dict[str, Any]:
         "budget": {"max_sends": 20_000, "max_redemptions": 2_000},
         "frequency_cap": {"per_day": 1, "per_week": 3},
         "priority_eur": 18.0,
+        "holdout_share": 0.1,
+        "offer_expiry_hours": 48,
+    }
+
+
+def quote_upgrade(start: datetime, end: datetime) -> dict[str, Any]:
+    return {
+        "name": "Cabin upgrade on your quote",
+        "description": "A free cabin upgrade for customers who searched or left a quote",
+        "offer": {"kind": "upgrade", "upgrade": "cabin", "all_routes": True, "cost_eur": 20.0},
+        "templates": templates(QUOTE_UPGRADE),
+        "targeting": {"triggers": ["abandoned_quote", "search"]},
+        "schedule": schedule(start, end),
+        "channels": list(CHANNELS),
+        "budget": {"max_sends": 20_000, "max_redemptions": 2_000},
+        "frequency_cap": {"per_day": 1, "per_week": 3},
+        "priority_eur": 30.0,
         "holdout_share": 0.1,
         "offer_expiry_hours": 48,
     }
@@ -234,14 +263,16 @@ class PlacedCampaigns:
     """Changes written to the campaigns topic."""
 
 
-def place_campaigns(store: CampaignStore, config: WorldConfig, now: datetime) -> PlacedCampaigns:
+def place_campaigns(
+    store: CampaignStore, config: WorldConfig, now: datetime, *, competing: bool = False
+) -> PlacedCampaigns:
     """The demo's campaigns running, each reused or created and activated."""
     store.view.wait_until_current()
     start, end = campaign_period(config, now)
     needed = (config.start, max(config.end, now) + timedelta(days=1))
     placed: list[Campaign] = []
     records = 0
-    for wire in demo_campaigns(start, end):
+    for wire in demo_campaigns(start, end, competing=competing):
         campaign, written = place_campaign(store, CampaignCreate(**wire), needed)
         placed.append(campaign)
         records += written
