@@ -14,4 +14,20 @@ class FeatureMismatchError(ModelError):
 
 
 class RegistryError(ModelError):
-    """The model registry has no such version, no champion, or a damaged version."""
+    """The model registry refused a request or could not be read."""
+
+
+class VersionNotFound(RegistryError):
+    """The registry has no version of this name."""
+
+
+class ReportNotFound(RegistryError):
+    """A version has no report, or its report has no file of this name."""
+
+
+class RegistryDamaged(RegistryError):
+    """A version, a pointer or the promotion history cannot be read as written."""
+
+
+class RollbackRefused(RegistryError):
+    """There is no earlier champion to roll back to."""

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from offers.settings import Settings, get_settings
 from offers_api import errors
-from offers_api.routes import campaigns, customers, redemptions, reports, webhooks, whatsapp
+from offers_api.routes import campaigns, customers, models, redemptions, reports, webhooks, whatsapp
 from offers_api.schemas import COMMON_RESPONSES
 from offers_api.state import ApiState
 
@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=COMMON_RESPONSES,
     )
     errors.install(app)
-    for module in (campaigns, reports, customers, webhooks, whatsapp, redemptions):
+    for module in (campaigns, reports, customers, webhooks, whatsapp, redemptions, models):
         app.include_router(module.router)
     return app
 

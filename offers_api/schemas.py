@@ -112,3 +112,59 @@ class StatusWebhookReceipt(BaseModel):
             "tracked, or behind the status already recorded."
         )
     )
+
+
+class ModelVersionSummary(BaseModel):
+    """A registered model version as the list shows it."""
+
+    version: str
+    created_at: datetime | None = Field(description="Null if the version is damaged.")
+    parent: str | None = Field(description="The champion it was trained to replace.")
+    metrics: dict[str, float] = Field(
+        description="Held-out auc, oracle_auc, log_loss and calibration_error (ECE), "
+        "those the version recorded."
+    )
+    window_start: str | None = Field(description="First moment of its training data.")
+    window_end: str | None = Field(description="Last moment of its training data.")
+    champion: bool
+    challenger: bool
+    damaged: str | None = Field(None, description="Why the version cannot be read; null if it can.")
+
+
+class ModelListPublic(BaseModel):
+    champion: str | None = Field(description="The version the engine decides with.")
+    challenger: str | None = Field(description="The version scoring in shadow beside it.")
+    versions: list[ModelVersionSummary] = Field(description="Oldest first.")
+
+
+class ModelFeaturePublic(BaseModel):
+    name: str
+    kind: str = Field(description="numeric or categorical.")
+    categories: list[str]
+
+
+class ModelVersionPublic(BaseModel):
+    """A registered model version: its meta without the monitoring references."""
+
+    version: str
+    created_at: datetime
+    parent: str | None
+    lightgbm_version: str
+    features: list[ModelFeaturePublic] = Field(description="In the model's column order.")
+    metrics: dict[str, Any]
+    data: dict[str, Any] = Field(
+        description="What it was trained on: rows, and window_start/window_end if known."
+    )
+    training: dict[str, Any]
+    champion: bool
+    challenger: bool
+    report_url: str | None = Field(description="Its evaluation report (HTML); null if none.")
+
+
+class ModelPointersPublic(BaseModel):
+    """The champion and challenger after a change, and before it."""
+
+    champion: str | None
+    challenger: str | None
+    previous_champion: str | None
+    previous_challenger: str | None
