@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse
 
 from models.errors import (
     RegistryDamaged,
@@ -38,6 +38,8 @@ from offers_api.schemas import (
     problem,
 )
 from offers_api.security import Principal, RequireRole
+
+REPORT_PAGE = "report.html"
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
@@ -148,21 +150,28 @@ def read_model(
         **meta.model_dump(mode="json", exclude={"monitoring"}),
         champion=registry.champion() == meta.version,
         challenger=registry.challenger() == meta.version,
-        report_url=f"{router.prefix}/{meta.version}/report" if report is not None else None,
+        report_url=report_url(meta.version) if report is not None else None,
     )
+
+
+def report_url(version: str) -> str:
+    """Where a version's report page is: beside its charts, so that its relative links
+    to them resolve."""
+    return f"{router.prefix}/{version}/report/{REPORT_PAGE}"
 
 
 @router.get(
     "/{version}/report",
-    response_class=FileResponse,
-    responses={200: {"content": {"text/html": {}}}, **ERRORS},
+    status_code=307,
+    response_class=RedirectResponse,
+    responses={307: {"description": "The report page, beside its charts."}, **ERRORS},
 )
-def read_report(version: Version, registry: Registry, principal: DataScientist) -> FileResponse:
-    """The version's evaluation report (HTML)."""
+def read_report(version: Version, registry: Registry, principal: DataScientist) -> RedirectResponse:
+    """The version's evaluation report: a redirect to its HTML page."""
     path = registry.report_path(version)
     if path is None:
         raise ReportNotFound(f"model version {registry.resolve(version)} has no report")
-    return FileResponse(path, media_type="text/html", headers=NO_SNIFFING)
+    return RedirectResponse(report_url(registry.resolve(version)), status_code=307)
 
 
 @router.get(

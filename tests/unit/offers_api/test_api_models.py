@@ -184,7 +184,7 @@ def test_a_version(client: TestClient, as_role: Any, versions: list[str]) -> Non
     assert "monitoring" not in body
     assert body["data"] == {"rows": 200, **WINDOW}
     assert [f["name"] for f in body["features"]] == list(FEATURE_NAMES)
-    assert body["report_url"] == f"/v1/models/{versions[1]}/report"
+    assert body["report_url"] == f"/v1/models/{versions[1]}/report/report.html"
     assert body["champion"] is False and body["challenger"] is False
     third = client.get(f"/v1/models/{versions[2]}", headers=as_role(Role.ADMIN)).json()
     assert third["report_url"] is None
