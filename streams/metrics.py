@@ -8,6 +8,8 @@ are started without it (``offers.stack.workers``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 OUTCOMES = ("applied", "late", "replayed", "dead_lettered")
@@ -83,6 +85,35 @@ class StreamMetrics:
             ["table"],
             registry=self.registry,
         )
+
+        self.feature_psi = Gauge(
+            "offers_model_feature_psi",
+            "Population stability index of each feature of the champion (and of its score, "
+            "feature 'score') between its training data and the latest rows it scored.",
+            ["model_version", "feature"],
+            registry=self.registry,
+        )
+        self.drift_rows = Gauge(
+            "offers_model_drift_rows",
+            "Rows scored by the champion that its feature PSI is measured on (the window).",
+            ["model_version"],
+            registry=self.registry,
+        )
+        self._drift_version: str | None = None
+
+    def record_drift(self, version: str | None, psi: Mapping[str, float], rows: int) -> None:
+        """Show the PSI of each feature (and ``score``) of the champion ``version`` over
+        ``rows`` rows; a new version (or None: no monitored champion) removes the old
+        version's series first."""
+        if version != self._drift_version:
+            self.feature_psi.clear()
+            self.drift_rows.clear()
+            self._drift_version = version
+        if version is None:
+            return
+        for feature, value in psi.items():
+            self.feature_psi.labels(version, feature).set(value)
+        self.drift_rows.labels(version).set(rows)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

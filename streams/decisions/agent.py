@@ -11,7 +11,8 @@
   as ``trigger_signal`` records on ``offers.triggers``.
 - A timer finds abandoned quotes (:class:`~streams.decisions.quotes.QuoteBook`) and
   sends them to ``offers.triggers`` the same way; another swaps in a newly promoted model
-  (:class:`~streams.decisions.model_slot.ModelSlot`).
+  (:class:`~streams.decisions.model_slot.ModelSlot`) and shows the champion's feature
+  drift on the traffic it scored as gauges.
 
 Degraded mode: while Redis (the online features, the ledger) is unreachable, a batch is
 retried with a capped backoff and nothing is acknowledged, so decisions resume where they
@@ -284,6 +285,12 @@ class DecisionAgents:
 
     async def _refresh_models(self) -> None:
         await asyncio.to_thread(self.slot.refresh)
+        monitor = self.slot.drift
+        if monitor is None:
+            self.metrics.record_drift(None, {}, 0)
+        else:
+            psi = {stability.name: stability.psi for stability in monitor.stability()}
+            self.metrics.record_drift(monitor.version, psi, monitor.rows)
 
     # plumbing --------------------------------------------------------------------------
 

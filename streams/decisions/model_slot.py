@@ -1,4 +1,4 @@
-"""The models a worker decides with, swapped while it runs.
+"""The models a worker decides with, swapped while it runs, and the champion's drift.
 
 :class:`ModelSlot` holds the registry's champion (which decides) and its challenger
 (which scores in shadow: its scores are logged with each decision, never acted on). A
@@ -7,16 +7,23 @@ registry's pointers name other versions, the new models are loaded and swapped i
 assignment, so a micro-batch is scored entirely by the old models or entirely by the new.
 A version that cannot be loaded (damaged, trained on other features) is logged and the
 slot keeps what it had: a bad promotion never stops the decisions.
+
+When the champion's meta holds a reference profile (``ModelMeta.monitoring``), every
+micro-batch it scores is also counted by a :class:`~models.drift.DriftMonitor` (the rows
+are encoded once, then scored and counted), which :attr:`ModelSlot.drift` exposes; a new
+champion starts a new monitor.
 """
 
 from __future__ import annotations
 
 import logging
 
+from models.drift import DriftMonitor, DriftWindow
 from models.errors import ModelError
+from models.inputs import Candidates, CustomerColumns
 from models.registry import ModelRegistry
 from models.scoring import Scorer
-from streams.decisions.engine import Models
+from streams.decisions.engine import FloatArray, Models, ScoreFn
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +31,24 @@ log = logging.getLogger(__name__)
 class ModelSlot:
     """The champion and challenger scorers of ``registry``, kept current by :meth:`refresh`."""
 
-    def __init__(self, registry: ModelRegistry, *, threads: int = 1) -> None:
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        *,
+        threads: int = 1,
+        drift_window: DriftWindow | None = None,
+    ) -> None:
+        """``drift_window``: how much recent traffic the champion's drift is measured on."""
         self.registry = registry
         self._threads = threads
+        self._drift_window = drift_window or DriftWindow()
         self._champion: Scorer | None = None
         self._challenger: Scorer | None = None
         self.models: Models | None = None
         """What the next micro-batch is scored with; None until a champion is promoted."""
+        self.drift: DriftMonitor | None = None
+        """The champion's drift on the traffic it scored; None without a champion or
+        without a reference profile in its meta."""
 
     def refresh(self) -> bool:
         """Load the registry's champion and challenger if they changed; whether anything
@@ -45,15 +63,21 @@ class ModelSlot:
         challenger = self._load(challenger_name, self._challenger)
         if champion is self._champion and challenger is self._challenger:
             return False
+        if champion is not self._champion:
+            self.drift = self._monitor(champion)
         self._champion, self._challenger = champion, challenger
-        self.models = None
+        models: Models | None = None
         if champion is not None:
-            self.models = Models(
+            score: ScoreFn = champion.score_candidates
+            if self.drift is not None:
+                score = _observed(champion, self.drift)
+            models = Models(
                 version=champion.version,
-                score=champion.score_candidates,
+                score=score,
                 challenger_version=challenger.version if challenger is not None else None,
                 challenger=challenger.score_candidates if challenger is not None else None,
             )
+        self.models = models
         log.info(
             "scoring with champion %s, challenger %s",
             champion.version if champion else None,
@@ -71,3 +95,36 @@ class ModelSlot:
         except ModelError as exc:
             log.error("model %s not loaded, keeping %s: %s", name, current and current.version, exc)
             return current
+
+    def _monitor(self, champion: Scorer | None) -> DriftMonitor | None:
+        """A drift monitor of ``champion``'s reference profile, None if it has none."""
+        if champion is None:
+            return None
+        try:
+            reference = self.registry.meta(champion.version).monitoring
+            if not reference:
+                log.info("model %s has no reference profile: drift not measured", champion.version)
+                return None
+            monitor = DriftMonitor(reference, self._drift_window, version=champion.version)
+        except (ModelError, ValueError) as exc:
+            log.error("model %s: drift not measured: %s", champion.version, exc)
+            return None
+        if monitor.reference.feature_names != champion.encoder.names:
+            log.error(
+                "model %s: its reference profile names other features: drift not measured",
+                champion.version,
+            )
+            return None
+        return monitor
+
+
+def _observed(scorer: Scorer, monitor: DriftMonitor) -> ScoreFn:
+    """``scorer.score_candidates`` that also counts each batch's rows and scores."""
+
+    def score(customers: CustomerColumns, candidates: Candidates) -> FloatArray:
+        matrix = scorer.encoder.encode(customers, candidates)
+        scores = scorer.score(matrix)
+        monitor.observe(matrix, scores)
+        return scores
+
+    return score
