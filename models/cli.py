@@ -12,13 +12,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from models.bootstrap import main as bootstrap_main
-from models.errors import RegistryError
+from models.comparison import compare_policies, comparison_table
+from models.errors import ModelError, RegistryError
 from models.registry import HistoryEntry, ModelMeta, ModelRegistry, default_registry_dir
+from models.report import write_report
+from models.scoring import Scorer
+from models.training import DEFAULT_CONFIG, TrainingConfig, load_config, time_split
+from offers.errors import OffersError
+from offers.settings import Settings, get_settings
+from simulators.oracle import CandidateTruth
+
+if TYPE_CHECKING:
+    from models.lifecycle import SimulatedWorld
+    from models.logged import LoggedTrainingSet
+    from models.off_policy import Estimate
 
 app = typer.Typer(
     name="model",
@@ -176,3 +188,238 @@ def history(registry: RegistryDir = None) -> None:
         entries = _registry(registry).history()
     for entry in entries:
         typer.echo(history_line(entry))
+
+
+# training on the engine's logs ---------------------------------------------------------
+
+ConfigPath = Annotated[
+    Path, typer.Option("--config", help="Training configuration (TOML).", exists=True)
+]
+WorldCustomers = Annotated[
+    int | None,
+    typer.Option(
+        "--world-customers",
+        help="The logs come from a simulated world of this many customers: its truth gives "
+        "the oracle (seed: --world-seed).",
+    ),
+]
+WorldSeed = Annotated[
+    int | None,
+    typer.Option("--world-seed", help="Seed of that world (default $OFFERS_SIMULATOR_SEED)."),
+]
+
+
+def _world(customers: int | None, seed: int | None, settings: Settings) -> SimulatedWorld | None:
+    from models.lifecycle import SimulatedWorld
+
+    if customers is None:
+        return None
+    return SimulatedWorld(customers, settings.simulator_seed if seed is None else seed)
+
+
+def _logged(settings: Settings, config: TrainingConfig) -> LoggedTrainingSet:
+    from models.lifecycle import read_logged  # imports Feast, slow: only when needed
+
+    typer.echo("reading the logged decisions and their outcomes (Kafka), features (Feast)...")
+    try:
+        return read_logged(
+            settings,
+            feature_service=config.data.feature_service,
+            attribution_window=config.data.attribution_window,
+            echo=typer.echo,
+        )
+    except (ModelError, OffersError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def metrics_lines(metrics: dict[str, Any]) -> list[str]:
+    """The held-out metrics of a report: the model beside the oracle and the champion."""
+
+    def cell(value: Any) -> str:
+        return f"{value:.4f}" if isinstance(value, float) else "-"
+
+    champion = metrics.get("champion_name") or "champion"
+    lines = [
+        f"held-out decisions: {metrics['rows']:,}, conversion rate {metrics['positive_rate']:.4f}",
+        f"{'':<28}{'model':>10}{'oracle':>10}{champion[:20]:>22}",
+    ]
+    for key, label in (
+        ("auc", "AUC"),
+        ("average_precision", "average precision"),
+        ("log_loss", "log loss"),
+        ("expected_calibration_error", "calibration error (ECE)"),
+        ("lift_top_decile", "lift of the top decile"),
+    ):
+        lines.append(
+            f"{label:<28}{cell(metrics.get(key)):>10}{cell(metrics.get('oracle_' + key)):>10}"
+            f"{cell(metrics.get('champion_' + key)):>22}"
+        )
+    ratio = metrics.get("auc_ratio_to_oracle")
+    if isinstance(ratio, float):
+        lines.append(f"the model's AUC is {ratio:.1%} of the oracle's")
+    return lines
+
+
+def estimate_lines(found: list[Estimate]) -> list[str]:
+    """Off-policy estimates, one per line."""
+    return [
+        f"{e.policy[:34]:<36}{e.estimator:<7}{e.value:.4f} [{e.low:.4f}, {e.high:.4f}]  "
+        f"({e.matched:,} of {e.decisions:,} decisions match the log)"
+        for e in found
+    ]
+
+
+@app.command("train")
+def train_command(
+    config_path: ConfigPath = DEFAULT_CONFIG,
+    registry: RegistryDir = None,
+    world_customers: WorldCustomers = None,
+    world_seed: WorldSeed = None,
+    promote_it: Annotated[bool, typer.Option("--promote", help="Make it the champion.")] = False,
+    shadow_it: Annotated[
+        bool, typer.Option("--shadow", help="Score it in shadow beside the champion.")
+    ] = False,
+) -> None:
+    """Train a model on the engine's logged decisions and register it with its report.
+
+    Reads every logged decision and outcome, joins the features known at each decision
+    (Feast's offline log, point in time), trains LightGBM as the configuration says
+    (printing the validation loss as it goes), evaluates it on the newest decisions beside
+    the champion and, for a simulated world, the oracle; prints the metrics and the
+    off-policy estimates, and registers the version."""
+    if promote_it and shadow_it:
+        raise typer.BadParameter("--promote and --shadow exclude each other")
+    from models.lifecycle import retrain
+
+    settings = get_settings()
+    config = _config(config_path)
+    data = _logged(settings, config)
+    store = _registry(registry)
+    typer.echo(f"training ({config_path.name}, seed {config.boosting.seed})...")
+    try:
+        done = retrain(
+            data,
+            config,
+            store,
+            config_path=config_path,
+            world=_world(world_customers, world_seed, settings),
+            echo=typer.echo,
+        )
+    except ModelError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    for line in metrics_lines(done.report.metrics):
+        typer.echo(line)
+    typer.echo("conversions per message, off-policy on the held-out decisions:")
+    for line in estimate_lines(done.assessment.off_policy):
+        typer.echo("  " + line)
+    typer.echo(f"report: {done.report.html}")
+    typer.echo(f"registered: {done.version} (parent {store.meta(done.version).parent or 'none'})")
+    with _refused_as_bad_parameter():
+        if promote_it:
+            typer.echo(f"champion: {store.promote(done.version, actor='cli')}")
+        if shadow_it:
+            typer.echo(f"challenger: {store.shadow(done.version)}")
+
+
+@app.command("evaluate")
+def evaluate_command(
+    version: Version,
+    config_path: ConfigPath = DEFAULT_CONFIG,
+    registry: RegistryDir = None,
+    world_customers: WorldCustomers = None,
+    world_seed: WorldSeed = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Report directory (default ./reports/<version>).")
+    ] = None,
+) -> None:
+    """Evaluate a registered version on the newest logged decisions (the test share of
+    the configuration) beside the champion, and write its report."""
+    from models.lifecycle import assess
+
+    settings = get_settings()
+    config = _config(config_path)
+    store = _registry(registry)
+    with _refused_as_bad_parameter():
+        model = store.load(version)
+        champion_name = store.champion()
+        champion = store.load(champion_name) if champion_name else None
+    data = _logged(settings, config)
+    try:
+        test = time_split(data, config.split).test
+        world = _world(world_customers, world_seed, settings)
+        assessment = assess(
+            data,
+            model.booster,
+            test,
+            title=model.version,
+            champion=champion
+            if champion is not None and champion.version != model.version
+            else None,
+            truth=world.truth(data) if world is not None else None,
+            reference=model.meta.monitoring or None,
+            facts={"version": model.version, "parent": model.meta.parent or "none"},
+        )
+    except ModelError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    overlap = model.meta.data.get("test_from")
+    first_test = data.rows["decided_at"][test].min()
+    if isinstance(overlap, str) and first_test.isoformat() < overlap:
+        typer.echo(
+            f"note: {model.version} was trained on decisions up to {overlap}; the held-out "
+            "decisions here start before that, so its figures flatter it"
+        )
+    report = write_report(assessment.inputs, out or Path("reports") / model.version)
+    for line in metrics_lines(report.metrics):
+        typer.echo(line)
+    typer.echo("conversions per message, off-policy on the held-out decisions:")
+    for line in estimate_lines(assessment.off_policy):
+        typer.echo("  " + line)
+    typer.echo(f"report: {report.html}")
+
+
+@app.command("compare")
+def compare_command(
+    versions: Annotated[list[str], typer.Argument(help="Versions to compare with rules.")],
+    world_customers: Annotated[
+        int, typer.Option("--world-customers", help="Customers of the simulated world.")
+    ],
+    world_seed: WorldSeed = None,
+    config_path: ConfigPath = DEFAULT_CONFIG,
+    registry: RegistryDir = None,
+    send_share: Annotated[
+        float,
+        typer.Option(
+            min=0.01, max=1.0, help="Share of the held-out moments every policy sends to."
+        ),
+    ] = 0.5,
+) -> None:
+    """Rules against each version at equal send volume, on the newest logged decisions,
+    counted by the simulated world's truth: conversions per message, incremental revenue."""
+    settings = get_settings()
+    config = _config(config_path)
+    store = _registry(registry)
+    with _refused_as_bad_parameter():
+        models = [store.load(v) for v in versions]
+    data = _logged(settings, config)
+    test = time_split(data, config.split).test
+    rows = data.rows[test].reset_index(drop=True)
+    world = _world(world_customers, world_seed, settings)
+    assert world is not None
+    truth = world.truth(data)
+    scores = {m.version: Scorer(m).score(data.features[test]) for m in models}
+    volume = max(1, round(rows["decision_id"].nunique() * send_share))
+    results = compare_policies(
+        rows,
+        CandidateTruth(truth.uplift[test], truth.net_revenue_eur[test]),
+        scores,
+        volume=volume,
+        seed=config.boosting.seed,
+    )
+    typer.echo(comparison_table(results))
+
+
+def _config(path: Path) -> TrainingConfig:
+    try:
+        return load_config(path)
+    except ModelError as exc:
+        raise typer.BadParameter(str(exc)) from None
