@@ -18,7 +18,7 @@ The ground truth reads traits the engine never sees (price sensitivity, propensi
 travel, family, favourite routes, preferred channel) and the customer's true position
 (also when it is not shared); the features only approximate them. It knows discounts in
 percent and in EUR, so an onboard voucher counts as a EUR discount of half its amount
-and an upgrade as a discount of what it is worth to the customer (:data:`UPGRADES`). Its
+and an upgrade as a discount of what it is worth to the customer (``simulators.response``). Its
 "recently searched / quoted" are the booking view's 24-hour searches and quotes.
 
 Deterministic for a seed: every draw comes from one PCG64 generator.
@@ -60,7 +60,13 @@ from offers.campaigns.targeting import Trigger
 from simulators import customers as population
 from simulators.customers import generate_customers
 from simulators.geo import haversine_km
-from simulators.response import OfferContext, ResponseTraits, true_conversion_probabilities
+from simulators.response import (
+    UPGRADE_WORTH_EUR,
+    VOUCHER_VALUE_SHARE,
+    OfferContext,
+    ResponseTraits,
+    true_conversion_probabilities,
+)
 from simulators.routes import all_routes, demand_factor, fare_factor
 from simulators.sailings import background_load, fare_eur
 from simulators.timeline import DAY_MS, HOUR_MS, ambient_share, ms_of, search_share, social_share
@@ -86,15 +92,17 @@ OFFER_SHARES: dict[OfferKind, float] = {
 PERCENTS = np.array([5, 10, 15, 20, 25, 30, 40, 50], dtype=np.float64)
 FIXED_EUR = np.array([5, 10, 15, 20, 30, 50], dtype=np.float64)
 VOUCHER_EUR = np.array([5, 10, 15, 20, 30], dtype=np.float64)
-VOUCHER_VALUE_SHARE = 0.5
-"""A voucher to spend on board is worth half its amount to the customer."""
-UPGRADES: dict[Upgrade, tuple[float, float]] = {
-    Upgrade.RESERVED_SEAT: (8.0, 3.0),
-    Upgrade.PRIORITY_BOARDING: (10.0, 2.0),
-    Upgrade.CABIN: (45.0, 20.0),
-    Upgrade.PREMIUM_CABIN: (80.0, 40.0),
+UPGRADE_COST_EUR: dict[Upgrade, float] = {
+    Upgrade.RESERVED_SEAT: 3.0,
+    Upgrade.PRIORITY_BOARDING: 2.0,
+    Upgrade.CABIN: 20.0,
+    Upgrade.PREMIUM_CABIN: 40.0,
 }
-"""What an upgrade is worth to the customer and what it costs the business, EUR."""
+"""What an upgrade costs the business, EUR."""
+UPGRADES: dict[Upgrade, tuple[float, float]] = {
+    upgrade: (UPGRADE_WORTH_EUR[upgrade], cost) for upgrade, cost in UPGRADE_COST_EUR.items()
+}
+"""What an upgrade is worth to the customer (the ground truth's) and costs the business."""
 MAX_CANDIDATES = 8
 LEAD_ROUTE_SHARE = 0.6
 """Share of the candidates of a search or a trip that offer the searched or travelled route."""

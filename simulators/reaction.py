@@ -36,12 +36,12 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from offers.campaigns import Campaign
-from offers.campaigns.offer import Offer, OfferKind
+from offers.campaigns.offer import Offer
 from offers.contracts import OfferDecision, Trigger
 from simulators.customers import CHANNELS, Customers
 from simulators.geo import haversine_km
 from simulators.ports import HOME_CITIES, port_named
-from simulators.response import OfferContext, ResponseTraits, true_uplift
+from simulators.response import OfferContext, ResponseTraits, offer_worth, true_uplift
 from simulators.routes import Route
 from simulators.sailings import local_departures, sailing_id_of, seasonal_fare_of
 
@@ -185,15 +185,6 @@ def offer_route(offer: Offer, customers: Customers, index: int, routes: tuple[Ro
     return int(customers.favourite_routes[index, 0])
 
 
-def discount_of(offer: Offer) -> tuple[float, float]:
-    """The offer's value as the model reads it: (percent off, EUR off)."""
-    if offer.kind is OfferKind.PERCENT_DISCOUNT and offer.percent is not None:
-        return float(offer.percent), 0.0
-    if offer.kind in (OfferKind.FIXED_DISCOUNT, OfferKind.ONBOARD_VOUCHER):
-        return 0.0, float(offer.amount_eur or 0.0)
-    return 0.0, 0.0
-
-
 def intent_of(trigger: str) -> tuple[bool, bool]:
     """(recently searched, recently quoted) as the decision's trigger shows them."""
     if trigger == Trigger.ABANDONED_QUOTE:
@@ -225,7 +216,7 @@ def offer_context(
     """The situation of the offer for the ground-truth model (see the module's notes);
     ``route`` is the position of the sailing's route among the world's routes."""
     received = received_at(decision)
-    percent, euros = discount_of(campaign.offer)
+    percent, euros = offer_worth(campaign.offer)
     searched, quoted = intent_of(decision.trigger)
     channel = decision.channel.value if decision.channel is not None else CHANNELS[0]
     hours = (sailing.departure - received).total_seconds() / 3600.0

@@ -22,6 +22,10 @@ Probability of booking within 72 hours, as a logistic of a linear combination::
 
 ``effect`` is never negative, so ``p_with >= p_without`` for every customer and context,
 and it grows with the discount. True uplift is ``p_with - p_without``.
+
+Offers that are not discounts count as what they are worth to the customer, in EUR
+(:func:`offer_worth`): an onboard voucher half its amount, an upgrade its
+:data:`UPGRADE_WORTH_EUR`.
 """
 
 from __future__ import annotations
@@ -31,10 +35,36 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from offers.campaigns import Offer, OfferKind
+from offers.campaigns.offer import Upgrade
 from simulators.customers import Customers
 
 FloatArray = npt.NDArray[np.float64]
 ArrayLike = float | int | bool | npt.NDArray[np.generic]
+
+VOUCHER_VALUE_SHARE = 0.5
+"""A voucher to spend on board is worth half its amount to the customer."""
+UPGRADE_WORTH_EUR: dict[Upgrade, float] = {
+    Upgrade.RESERVED_SEAT: 8.0,
+    Upgrade.PRIORITY_BOARDING: 10.0,
+    Upgrade.CABIN: 45.0,
+    Upgrade.PREMIUM_CABIN: 80.0,
+}
+"""What an upgrade is worth to the customer, EUR."""
+
+
+def offer_worth(offer: Offer) -> tuple[float, float]:
+    """The offer's value as the ground truth reads it: (percent off, EUR off)."""
+    if offer.kind is OfferKind.PERCENT_DISCOUNT and offer.percent is not None:
+        return float(offer.percent), 0.0
+    if offer.kind is OfferKind.FIXED_DISCOUNT:
+        return 0.0, float(offer.amount_eur or 0.0)
+    if offer.kind is OfferKind.ONBOARD_VOUCHER:
+        return 0.0, VOUCHER_VALUE_SHARE * float(offer.amount_eur or 0.0)
+    if offer.kind is OfferKind.UPGRADE and offer.upgrade is not None:
+        return 0.0, UPGRADE_WORTH_EUR[offer.upgrade]
+    return 0.0, 0.0
+
 
 _CHANNEL_BASE = np.array([0.9, 1.1, 1.0, 0.9], dtype=np.float64)
 """Effect multiplier per channel, in the order of :data:`simulators.customers.CHANNELS`."""

@@ -16,7 +16,6 @@ from simulators.ports import HOME_CITIES
 from simulators.reaction import (
     ReactionRates,
     booking_time,
-    discount_of,
     draws_for,
     find_offer_link,
     intent_of,
@@ -26,7 +25,7 @@ from simulators.reaction import (
     received_at,
     sailing_after,
 )
-from simulators.response import ResponseTraits, true_uplift
+from simulators.response import ResponseTraits, offer_worth, true_uplift
 from simulators.routes import all_routes
 from simulators.sailings import build_schedule
 from tests.unit.simulators.offer_factories import T0, campaign, customers, decision, offer_link
@@ -116,14 +115,15 @@ def test_the_offer_names_the_route_or_the_customer_prefers_one() -> None:
     [
         ({"percent": 25}, (25.0, 0.0)),
         ({"kind": "fixed_discount", "percent": None, "amount_eur": 15.0}, (0.0, 15.0)),
-        ({"kind": "onboard_voucher", "percent": None, "amount_eur": 10.0}, (0.0, 10.0)),
-        ({"kind": "upgrade", "percent": None, "upgrade": "cabin"}, (0.0, 0.0)),
+        # what the customer gets from a voucher or an upgrade, as a EUR discount
+        ({"kind": "onboard_voucher", "percent": None, "amount_eur": 10.0}, (0.0, 5.0)),
+        ({"kind": "upgrade", "percent": None, "upgrade": "cabin"}, (0.0, 45.0)),
     ],
 )
-def test_discounts_as_the_model_reads_them(
+def test_offers_are_worth_to_the_ground_truth_what_they_give(
     offer: dict[str, Any], value: tuple[float, float]
 ) -> None:
-    assert discount_of(campaign(**offer).offer) == value
+    assert offer_worth(campaign(**offer).offer) == value
 
 
 @pytest.mark.parametrize(
