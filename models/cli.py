@@ -332,8 +332,10 @@ def evaluate_command(
         Path | None, typer.Option("--out", help="Report directory (default ./reports/<version>).")
     ] = None,
 ) -> None:
-    """Evaluate a registered version on the newest logged decisions (the test share of
-    the configuration) beside the champion, and write its report."""
+    """Evaluate a version on the newest logged decisions and write its report.
+
+    The newest decisions are the configuration's test share; the version is evaluated
+    beside the champion and, for a simulated world, the oracle."""
     from models.lifecycle import assess
 
     settings = get_settings()
@@ -393,8 +395,11 @@ def compare_command(
         ),
     ] = 0.5,
 ) -> None:
-    """Rules against each version at equal send volume, on the newest logged decisions,
-    counted by the simulated world's truth: conversions per message, incremental revenue."""
+    """Rules against each version at equal send volume, by the simulated world's truth.
+
+    On the newest logged decisions, every policy sends to the same share of them; each is
+    credited the true chances of what it sent: conversions per message and incremental
+    revenue."""
     settings = get_settings()
     config = _config(config_path)
     store = _registry(registry)
