@@ -9,8 +9,9 @@ from feast.types import Array, Float64, Int64, String
 
 from features import fields
 from features.repo import FeatureRepo, feature_repo
-from features.services import OFFER_SCORING_V1, scoring_feature_refs
+from features.services import OFFER_SCORING_V1, OFFER_SCORING_V2, scoring_feature_refs
 from features.sources import PUSH_SOURCE_NAMES
+from models.inputs import ONLINE_VIEW_FEATURES
 
 EXPECTED_TYPES = {
     "float": Float64,
@@ -114,6 +115,17 @@ def test_scoring_service_takes_every_numeric_feature_and_nothing_else() -> None:
     assert OFFER_SCORING_V1["offer_context_odfv"] == tuple(f.name for f in fields.REQUEST_TIME)
 
 
+def test_the_encoders_service_reads_exactly_the_encoders_online_inputs() -> None:
+    customer_views = {v: f for v, f in OFFER_SCORING_V2.items() if v != "sailing_state_fv"}
+    assert customer_views == ONLINE_VIEW_FEATURES
+    assert set(OFFER_SCORING_V2["sailing_state_fv"]) == {
+        "route_id",
+        "departure_ts",
+        "fare_eur",
+        "load_factor_pax",
+    }
+
+
 def test_repo_objects_are_all_uniquely_named(repo: FeatureRepo, tmp_path: Path) -> None:
     names = [(type(o).__name__, o.name) for o in repo.objects()]
-    assert len(names) == len(set(names)) == 3 + 4 + 1 + 4 + 1 + 1
+    assert len(names) == len(set(names)) == 3 + 4 + 1 + 4 + 1 + 2
