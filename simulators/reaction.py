@@ -9,14 +9,16 @@ messages are handled.
 The situation (:class:`~simulators.response.OfferContext`) is rebuilt from what the
 simulator knows:
 
-* route: the offer's first route (or the route of its first sailing); the customer's
-  first favourite route when the offer is for all routes;
-* discount: the offer's ``percent``, or its ``amount_eur`` (a fixed discount, or an
-  onboard voucher valued at its amount); an upgrade has no value in the model;
-* fare, hours to departure and month: those of the sailing the customer would take, the
-  first of the route leaving some days after the booking moment (as far ahead as the
-  world's searches look), at its seasonal fare; the month is that of departure, as
-  the model's season term reads it;
+* sailing: the one the offer is about (the sailing the decision names for its offer, as
+  the message does), when the offer applies to it and it leaves after the booking
+  moment; otherwise the first sailing of the offer's route leaving some days after the
+  booking moment (as far ahead as the world's searches look), the route being the
+  offer's first (or that of its first sailing), the trigger's for an offer on all
+  routes, else the customer's first favourite;
+* discount: what the offer is worth to the customer
+  (:func:`simulators.response.offer_worth`);
+* fare, hours to departure and month: those of that sailing, at its seasonal fare; the
+  month is that of departure, as the model's season term reads it;
 * channel: the decision's; hour: local time at the customer's home when the message
   arrives;
 * intent: an abandoned quote means the customer searched and was quoted; a search, a
@@ -173,7 +175,13 @@ def sailing_after(route: Route, moment: datetime) -> Sailing:
     raise ValueError(f"route {route.route_id} has no sailing within {MAX_SEARCH_DAYS} days")
 
 
-def offer_route(offer: Offer, customers: Customers, index: int, routes: tuple[Route, ...]) -> int:
+def offer_route(
+    offer: Offer,
+    customers: Customers,
+    index: int,
+    routes: tuple[Route, ...],
+    trigger_route: str | None = None,
+) -> int:
     """The route the offer is about, for customer ``index``: its position in ``routes``."""
     positions = {route.route_id: r for r, route in enumerate(routes)}
     if offer.route_ids and offer.route_ids[0] in positions:
@@ -182,7 +190,39 @@ def offer_route(offer: Offer, customers: Customers, index: int, routes: tuple[Ro
         route_id = offer.sailing_ids[0].rsplit("-", 2)[0]
         if route_id in positions:
             return positions[route_id]
+    if offer.all_routes and trigger_route in positions:
+        return positions[trigger_route]
     return int(customers.favourite_routes[index, 0])
+
+
+def offered_sailing(
+    decision: OfferDecision, offer: Offer, routes: tuple[Route, ...], booked_at: datetime
+) -> Sailing | None:
+    """The sailing the decision's offer is about, if the offer applies to it and it leaves
+    after ``booked_at``: the chosen candidate's sailing, else the trigger's."""
+    chosen = (c.sailing_id for c in decision.candidates if c.campaign_id == decision.campaign_id)
+    sailing_id = next(chosen, None) or decision.sailing_id
+    if sailing_id is None:
+        return None
+    route_id, day, hour = sailing_id.rsplit("-", 2)
+    route = next((r for r in routes if r.route_id == route_id), None)
+    if route is None or not offer.applies_to(route_id, sailing_id):
+        return None
+    try:
+        local = datetime.strptime(f"{day}{hour}", "%Y%m%d%H%M").replace(
+            tzinfo=port_named(route.origin).zone
+        )
+    except ValueError:
+        return None
+    if local <= booked_at:
+        return None
+    return Sailing(
+        sailing_id=sailing_id,
+        route_id=route_id,
+        origin=route.origin,
+        departure=local.astimezone(UTC),
+        fare_eur=seasonal_fare_of(route, local.date()),
+    )
 
 
 def intent_of(trigger: str) -> tuple[bool, bool]:
@@ -267,8 +307,11 @@ def react(
     draws = draws_for(rates.seed, decision.decision_id, rates.mean_booking_delay)
     received = received_at(decision)
     booked_at = booking_time(received, draws.delay, decision.expires_at)
-    route = offer_route(campaign.offer, customers, index, routes)
-    sailing = sailing_after(routes[route], booked_at + draws.ahead)
+    sailing = offered_sailing(decision, campaign.offer, routes, booked_at)
+    if sailing is None:
+        route = offer_route(campaign.offer, customers, index, routes, decision.route_id)
+        sailing = sailing_after(routes[route], booked_at + draws.ahead)
+    route = next(r for r, known in enumerate(routes) if known.route_id == sailing.route_id)
     context = offer_context(decision, campaign, customers, index, route, sailing)
     uplift = true_uplift(ResponseTraits.of(customers, index), context)
     channel = decision.channel.value if decision.channel is not None else None

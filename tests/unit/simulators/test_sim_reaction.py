@@ -21,13 +21,14 @@ from simulators.reaction import (
     intent_of,
     offer_context,
     offer_route,
+    offered_sailing,
     react,
     received_at,
     sailing_after,
 )
 from simulators.response import ResponseTraits, offer_worth, true_uplift
 from simulators.routes import all_routes
-from simulators.sailings import build_schedule
+from simulators.sailings import build_schedule, seasonal_fare_of
 from tests.unit.simulators.offer_factories import T0, campaign, customers, decision, offer_link
 
 ROUTES = all_routes()
@@ -108,6 +109,23 @@ def test_the_offer_names_the_route_or_the_customer_prefers_one() -> None:
     assert ROUTES[offer_route(by_sailing, people, 0, ROUTES)].route_id == "OLB-LIV"
     anywhere = campaign(route_ids=[], all_routes=True).offer
     assert offer_route(anywhere, people, 7, ROUTES) == int(people.favourite_routes[7, 0])
+    searched = offer_route(anywhere, people, 7, ROUTES, "PIO-PFE")
+    assert ROUTES[searched].route_id == "PIO-PFE"
+
+
+def test_a_booking_takes_the_sailing_the_offer_is_about_while_it_has_not_left() -> None:
+    anywhere = campaign(route_ids=[], all_routes=True).offer
+    about = decision(1).model_copy(update={"sailing_id": "LIV-OLB-20260710-2130"})
+    booked_at = datetime(2026, 7, 9, 12, 0, tzinfo=UTC)
+    sailing = offered_sailing(about, anywhere, ROUTES, booked_at)
+    assert sailing is not None
+    assert (sailing.route_id, sailing.origin) == ("LIV-OLB", "LIV")
+    assert sailing.departure == datetime(2026, 7, 10, 19, 30, tzinfo=UTC)  # 21:30 in Livorno
+    assert sailing.fare_eur == seasonal_fare_of(ROUTES[LIV_OLB], date(2026, 7, 10))
+    assert offered_sailing(about, anywhere, ROUTES, sailing.departure) is None  # left
+    elsewhere = campaign(route_ids=["GOA-OLB"]).offer
+    assert offered_sailing(about, elsewhere, ROUTES, booked_at) is None  # not valid on it
+    assert offered_sailing(decision(2), anywhere, ROUTES, booked_at) is None  # none named
 
 
 @pytest.mark.parametrize(
