@@ -393,6 +393,53 @@ def test_a_promoted_model_and_a_challenger_are_used_without_a_restart(day: DayRu
     assert {d.challenger_version for d in promoted} == {None}
 
 
+SWITCH_BOUND_S = 3.0
+"""A promotion or a rollback reaches every worker's decisions within this long (the
+workers poll the registry every 0.5 s here)."""
+
+
+def test_promote_and_roll_back_under_load_switch_within_seconds_and_lose_nothing(
+    day: DayRun,
+) -> None:
+    registry = day.registry
+    first, second = registry.champion(), reregistered(registry)
+    assert first is not None
+    customer = fresh_customer(day, "swap")
+    hits = fare_drops(day, customer, 120, "swap")
+    produced_at: list[float] = []
+    promoted_at = rolled_back_at = 0.0
+    producer = KafkaProducer(bootstrap_servers=day.settings.kafka_bootstrap, acks="all")
+    try:
+        for i, hit in enumerate(hits):
+            if i == 40:
+                promoted_at = time.monotonic()
+                registry.promote(second, actor="test")
+            if i == 80:
+                rolled_back_at = time.monotonic()
+                assert registry.rollback(actor="test") == first
+            producer.send(TRIGGERS.name, key=customer.encode(), value=encode(to_signal(hit)))
+            producer.flush()
+            produced_at.append(time.monotonic())
+            time.sleep(0.1)
+    finally:
+        producer.close()
+    decided = {d.trigger_event_id: d for d in decisions_of(day, "swap-", len(hits))}
+    assert len(decided) == len(hits)  # none lost
+    versions = [decided[f"swap-{i}"].model_version for i in range(len(hits))]
+    assert set(versions[:30]) == {first}  # a second before the promotion
+    # within the bound after each change, every decision is made by the new champion
+    for i, at in enumerate(produced_at):
+        if promoted_at + SWITCH_BOUND_S <= at < rolled_back_at:
+            assert versions[i] == second, (i, at - promoted_at)
+        if at >= rolled_back_at + SWITCH_BOUND_S:
+            assert versions[i] == first, (i, at - rolled_back_at)
+    switched = next(i for i in range(40, 80) if versions[i] == second)
+    back = next(i for i in range(80, 120) if versions[i] == first)
+    assert produced_at[switched] - promoted_at < SWITCH_BOUND_S
+    assert produced_at[back] - rolled_back_at < SWITCH_BOUND_S
+    assert [e.action for e in registry.history()][-2:] == ["promote", "rollback"]
+
+
 def test_decisions_wait_while_redis_is_frozen_and_resume_with_nothing_lost(day: DayRun) -> None:
     customer = fresh_customer(day, "frozen")
     redis_pid = day.stack.state.redis_pid if day.stack.state else None
