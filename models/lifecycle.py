@@ -148,7 +148,7 @@ def assess(
     rival = champion_scores(champion, data.features[test])
     champion_name = champion.version if champion is not None else None
     found = [on_policy(rows, "logged (the engine's policy)", seed=seed)]
-    found += estimates(rows, f"candidate {title}", greedy_choice(rows, scores), scores, seed=seed)
+    found += estimates(rows, title, greedy_choice(rows, scores), scores, seed=seed)
     if rival is not None:
         found += estimates(
             rows, f"champion {champion_name}", greedy_choice(rows, rival), rival, seed=seed
@@ -212,7 +212,7 @@ def retrain(
         data,
         booster,
         split.test,
-        title="candidate",
+        title="new model",
         champion=champion,
         truth=truth,
         reference=reference,

@@ -139,6 +139,46 @@ def list_models(registry: Registry, principal: Analyst) -> ModelListPublic:
     )
 
 
+def _pointers(
+    registry: ModelRegistry, previous_champion: str | None, previous_challenger: str | None
+) -> ModelPointersPublic:
+    return ModelPointersPublic(
+        champion=registry.pointer("champion"),
+        challenger=registry.pointer("challenger"),
+        previous_champion=previous_champion,
+        previous_challenger=previous_challenger,
+    )
+
+
+@router.get("/champion", response_model=ModelPointersPublic, responses={409: ERRORS[409]})
+def read_champion(registry: Registry, principal: Analyst) -> ModelPointersPublic:
+    """The champion and the challenger scoring in shadow (previous: none)."""
+    return _pointers(registry, None, None)
+
+
+@router.post("/champion/rollback", response_model=ModelPointersPublic, responses={409: ERRORS[409]})
+def rollback(registry: Registry, principal: DataScientist) -> ModelPointersPublic:
+    """Make the champion the one the last promotion replaced; each rollback goes one
+    promotion further back."""
+    before = registry.pointer("champion"), registry.pointer("challenger")
+    registry.rollback(actor=principal.subject)
+    return _pointers(registry, *before)
+
+
+@router.get("/challenger", response_model=ModelPointersPublic, responses={409: ERRORS[409]})
+def read_challenger(registry: Registry, principal: Analyst) -> ModelPointersPublic:
+    """The challenger scoring in shadow and the champion (previous: none)."""
+    return _pointers(registry, None, None)
+
+
+@router.delete("/challenger", response_model=ModelPointersPublic, responses={409: ERRORS[409]})
+def stop_shadow(registry: Registry, principal: DataScientist) -> ModelPointersPublic:
+    """Stop scoring a challenger in shadow."""
+    before = registry.pointer("champion"), registry.pointer("challenger")
+    registry.shadow(None)
+    return _pointers(registry, *before)
+
+
 @router.get("/{version}", response_model=ModelVersionPublic, responses=ERRORS)
 def read_model(
     version: Version, registry: Registry, principal: DataScientist
@@ -189,26 +229,6 @@ def read_report_file(
     return FileResponse(registry.report_file(version, file_name), headers=NO_SNIFFING)
 
 
-def _pointers(
-    registry: ModelRegistry, previous_champion: str | None, previous_challenger: str | None
-) -> ModelPointersPublic:
-    return ModelPointersPublic(
-        champion=registry.pointer("champion"),
-        challenger=registry.pointer("challenger"),
-        previous_champion=previous_champion,
-        previous_challenger=previous_challenger,
-    )
-
-
-@router.post("/rollback", response_model=ModelPointersPublic, responses={409: ERRORS[409]})
-def rollback(registry: Registry, principal: DataScientist) -> ModelPointersPublic:
-    """Make the champion the one the last promotion replaced; each rollback goes one
-    promotion further back."""
-    before = registry.pointer("champion"), registry.pointer("challenger")
-    registry.rollback(actor=principal.subject)
-    return _pointers(registry, *before)
-
-
 @router.post("/{version}/promote", response_model=ModelPointersPublic, responses=ERRORS)
 def promote(version: Version, registry: Registry, principal: DataScientist) -> ModelPointersPublic:
     """Make the version the champion (a challenger promoted stops being the challenger)."""
@@ -223,12 +243,4 @@ def shadow(version: Version, registry: Registry, principal: DataScientist) -> Mo
     decision, never acted on."""
     before = registry.pointer("champion"), registry.pointer("challenger")
     registry.shadow(version)
-    return _pointers(registry, *before)
-
-
-@router.delete("/shadow", response_model=ModelPointersPublic, responses={409: ERRORS[409]})
-def stop_shadow(registry: Registry, principal: DataScientist) -> ModelPointersPublic:
-    """Stop scoring a challenger in shadow."""
-    before = registry.pointer("champion"), registry.pointer("challenger")
-    registry.shadow(None)
     return _pointers(registry, *before)

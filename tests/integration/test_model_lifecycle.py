@@ -24,7 +24,7 @@ from features.store import apply_feature_repo, feature_store, push_rows
 from models.cli import app
 from models.registry import ModelRegistry
 from offers.contracts import Event
-from offers.settings import Settings
+from offers.settings import Settings, get_settings
 from offers.stack import LocalStack
 from tests.integration.decision_runs import trained_registry
 from tests.integration.kafka_io import produce
@@ -134,7 +134,11 @@ def run(settings: Settings, *args: str) -> str:
         "OFFERS_FEAST_DATA_DIR": str(settings.feast_data_dir),
         "OFFERS_MODEL_DIR": str(settings.model_dir),
     }
-    result = CliRunner().invoke(app, list(args), env=environment, catch_exceptions=False)
+    get_settings.cache_clear()  # the command reads these, not what another test cached
+    try:
+        result = CliRunner().invoke(app, list(args), env=environment, catch_exceptions=False)
+    finally:
+        get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     return result.output
 

@@ -97,7 +97,7 @@ READS = [("GET", "/v1/models/v2"), ("GET", "/v1/models/v2/report")]
 WRITES = [
     ("POST", "/v1/models/v2/promote"),
     ("POST", "/v1/models/v3/shadow"),
-    ("DELETE", "/v1/models/shadow"),
+    ("DELETE", "/v1/models/challenger"),
 ]
 
 
@@ -123,7 +123,8 @@ def test_role_matrix(
 
 @pytest.mark.usefixtures("versions")
 @pytest.mark.parametrize(
-    ("method", "path"), [("GET", "/v1/models"), ("POST", "/v1/models/rollback"), *READS, *WRITES]
+    ("method", "path"),
+    [("GET", "/v1/models"), ("POST", "/v1/models/champion/rollback"), *READS, *WRITES],
 )
 def test_no_credentials_is_401(client: TestClient, method: str, path: str) -> None:
     assert client.request(method, path).status_code == 401
@@ -258,6 +259,18 @@ def test_a_malformed_version_is_422(client: TestClient, as_role: Any, version: s
 # Changing the champion and the challenger
 
 
+def test_the_pointers_can_be_read_and_other_methods_are_not_allowed(
+    client: TestClient, as_role: Any, registry: ModelRegistry, versions: list[str]
+) -> None:
+    registry.promote(versions[1])
+    headers = as_role(Role.MARKETER)
+    for path in ("/v1/models/champion", "/v1/models/challenger"):
+        body = client.get(path, headers=headers).json()
+        assert body["champion"] == versions[1] and body["previous_champion"] is None
+    assert client.get("/v1/models/champion/rollback", headers=headers).status_code == 405
+    assert client.put("/v1/models/challenger", headers=headers).status_code == 405
+
+
 def test_promote_rollback_and_shadow(
     client: TestClient, as_role: Any, registry: ModelRegistry, versions: list[str]
 ) -> None:
@@ -289,8 +302,8 @@ def test_promote_rollback_and_shadow(
         "previous_champion": second,
         "previous_challenger": third,
     }
-    assert post("/v1/models/rollback")["champion"] == second
-    assert post("/v1/models/rollback") == {
+    assert post("/v1/models/champion/rollback")["champion"] == second
+    assert post("/v1/models/champion/rollback") == {
         "champion": first,
         "challenger": None,
         "previous_champion": second,
@@ -299,12 +312,12 @@ def test_promote_rollback_and_shadow(
     assert {entry.actor for entry in registry.history()} == {"dora"}
     assert [entry.action for entry in registry.history()] == ["promote"] * 3 + ["rollback"] * 2
 
-    refused = client.post("/v1/models/rollback", headers=headers)
+    refused = client.post("/v1/models/champion/rollback", headers=headers)
     assert refused.status_code == 409
     assert "no earlier champion to roll back to" in refused.json()["detail"]
 
     post("/v1/models/v2/shadow")
-    stopped = client.delete("/v1/models/shadow", headers=as_role(Role.ADMIN, "root"))
+    stopped = client.delete("/v1/models/challenger", headers=as_role(Role.ADMIN, "root"))
     assert stopped.json() == {
         "champion": first,
         "challenger": None,
@@ -315,7 +328,7 @@ def test_promote_rollback_and_shadow(
 
 @pytest.mark.usefixtures("versions")
 def test_rollback_with_nothing_to_roll_back_is_409(client: TestClient, as_role: Any) -> None:
-    response = client.post("/v1/models/rollback", headers=as_role(Role.DATA_SCIENTIST))
+    response = client.post("/v1/models/champion/rollback", headers=as_role(Role.DATA_SCIENTIST))
     assert response.status_code == 409
     assert response.json()["detail"].startswith("no champion in ")
 
@@ -324,6 +337,6 @@ def test_an_empty_registry(client: TestClient, as_role: Any) -> None:
     headers = as_role(Role.DATA_SCIENTIST)
     listed = client.get("/v1/models", headers=headers)
     assert listed.json() == {"champion": None, "challenger": None, "versions": []}
-    assert client.post("/v1/models/rollback", headers=headers).status_code == 409
-    assert client.delete("/v1/models/shadow", headers=headers).status_code == 200
+    assert client.post("/v1/models/champion/rollback", headers=headers).status_code == 409
+    assert client.delete("/v1/models/challenger", headers=headers).status_code == 200
     assert client.post("/v1/models/v1/promote", headers=headers).status_code == 404
