@@ -43,8 +43,9 @@ from sklearn.metrics import (  # type: ignore[import-untyped]  # sklearn has no 
     roc_curve,
 )
 
+from models.evaluation import Labels
+
 FloatArray = npt.NDArray[np.float64]
-Labels = npt.NDArray[np.integer[Any]] | npt.NDArray[np.bool_]
 
 DPI = 100
 CALIBRATION_BINS = 10

@@ -51,10 +51,9 @@ from sklearn.metrics import (  # type: ignore[import-untyped]  # sklearn has no 
 )
 
 from models.curves import PLOTS, Scored, lift_table, write_plots
-from models.evaluation import calibration, expected_calibration_error
+from models.evaluation import Labels, calibration, expected_calibration_error
 
 FloatArray = npt.NDArray[np.float64]
-Labels = npt.NDArray[np.integer[Any]] | npt.NDArray[np.bool_]
 Probabilities = npt.NDArray[np.floating[Any]]
 
 PSI_MODERATE = 0.1
