@@ -120,14 +120,32 @@ class MemoryCampaigns:
 
 
 class _Pipeline:
+    """The sorted-set commands of the rate limit, applied at once, as MULTI/EXEC would."""
+
     def __init__(self, redis: CountingRedis) -> None:
         self._redis = redis
         self._results: list[Any] = []
 
-    def incr(self, key: str) -> None:
-        value = int(self._redis.values.get(key, b"0")) + 1
-        self._redis.values[key] = str(value).encode()
-        self._results.append(value)
+    def _set(self, key: str) -> dict[str, float]:
+        return self._redis.sorted_sets.setdefault(key, {})
+
+    def zremrangebyscore(self, key: str, low: str, high: float) -> None:
+        members = self._set(key)
+        gone = [m for m, score in members.items() if score <= high]
+        for member in gone:
+            del members[member]
+        self._results.append(len(gone))
+
+    def zadd(self, key: str, mapping: dict[str, float]) -> None:
+        self._set(key).update(mapping)
+        self._results.append(len(mapping))
+
+    def zcard(self, key: str) -> None:
+        self._results.append(len(self._set(key)))
+
+    def zrange(self, key: str, start: int, end: int, withscores: bool = False) -> None:
+        ordered = sorted(self._set(key).items(), key=lambda item: item[1])
+        self._results.append(ordered[start : end + 1])
 
     def expire(self, key: str, seconds: int) -> None:
         self._results.append(True)
@@ -138,15 +156,19 @@ class _Pipeline:
 
 @dataclass
 class CountingRedis:
-    """The Redis commands the routes use directly: request counters and the watermark."""
+    """The Redis commands the routes use directly: request rate windows and the watermark."""
 
     values: dict[str, bytes] = field(default_factory=dict)
+    sorted_sets: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def pipeline(self, transaction: bool = True) -> _Pipeline:
         return _Pipeline(self)
 
     def get(self, key: str) -> bytes | None:
         return self.values.get(key)
+
+    def zrem(self, key: str, member: str) -> int:
+        return int(self.sorted_sets.get(key, {}).pop(member, None) is not None)
 
     def register_script(self, script: str) -> Any:
         return None

@@ -5,6 +5,7 @@ the engine's (the wall clock, or the decision workers' watermark for replayed hi
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from offers.campaigns.budget import Budget
 from offers.offer_book import StoredOffer
 from offers.settings import Settings
 from offers.topics import RESPONSES
+from offers_api import rate_limit
 from offers_api.routes.redemptions import _quality
 from streams.decisions.clock import WATERMARK_KEY
 from streams.delivery.redemption import redemption_token
@@ -178,8 +180,33 @@ def test_requests_to_one_link_are_limited(offer: StoredOffer) -> None:
     settings = Settings(environment="test", api_rate_per_minute=2)
     test_client, api = api_client(settings)
     api.offers.add(offer)
-    statuses = [test_client.get(link(settings, offer)).status_code for _ in range(3)]
-    assert statuses == [200, 200, 429]
+    responses = [test_client.get(link(settings, offer)) for _ in range(3)]
+    assert [r.status_code for r in responses] == [200, 200, 429]
+    assert 1 <= int(responses[2].headers["Retry-After"]) <= 60
+
+
+def test_the_window_slides_and_refused_requests_do_not_count(
+    offer: StoredOffer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = {"now": 1_800_000_030.0}  # half a minute into a minute
+    monkeypatch.setattr(rate_limit, "time", SimpleNamespace(time=lambda: clock["now"]))
+    settings = Settings(environment="test", api_rate_per_minute=2)
+    test_client, api = api_client(settings)
+    api.offers.add(offer)
+
+    def status_at(second: float) -> tuple[int, str | None]:
+        clock["now"] = 1_800_000_030.0 + second
+        response = test_client.get(link(settings, offer))
+        return response.status_code, response.headers.get("Retry-After")
+
+    assert status_at(0) == (200, None)
+    assert status_at(20) == (200, None)
+    # The next minute has begun, but two requests came in the last 60 seconds.
+    assert status_at(45) == (429, "15")
+    assert status_at(59) == (429, "1")
+    # The first request has left the window; the refused ones never counted.
+    assert status_at(60.5) == (200, None)
+    assert status_at(70) == (429, "10")
 
 
 # Redeeming
