@@ -24,7 +24,14 @@ So this transport:
 2. seeks a partition without a committed offset to its first record;
 3. does not count an acknowledgement of a record fetched before the current rebalance
    (Faust acknowledges such a record when a stream drops it as stale); the record is
-   read again from the committed offset.
+   read again from the committed offset;
+4. counts each acknowledged offset once. A partition taken over in a rebalance is read
+   twice from its committed offset (once as assigned, once after Faust's seek), and
+   Faust forgets an offset it is committing before the commit ends: a second copy
+   acknowledged meanwhile went into the list again. Faust commits the first run of
+   consecutive offsets in that list, so with every offset listed twice it advanced one
+   offset per commit interval, and a worker that took over thousands of records took
+   minutes to commit them.
 
 Faust's own rule for what to commit is kept: it still commits past a record that is
 missing exactly one offset after the committed one, so a record lost some other way
@@ -67,6 +74,19 @@ class ConsumerThread(driver.AIOKafkaConsumerThread):
 class Consumer(driver.Consumer):
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def _new_offset(self, tp: TP) -> int | None:
+        """Faust's offset to commit, counted over the acknowledged offsets without repeats
+        and without those already committed."""
+        with ack_lock:
+            acked = self._acked[tp]
+            committed = self._committed_offset[tp]
+            kept = sorted({o for o in acked if committed is None or o >= committed})
+            if len(kept) != len(acked):
+                acked[:] = kept
+                self._acked_index[tp] = set(kept)
+            offset: int | None = super()._new_offset(tp)
+            return offset
 
     def ack(self, message: Message) -> bool:
         with ack_lock:

@@ -66,3 +66,27 @@ def test_resuming_the_flow_keeps_the_buffers_and_revoking_clears_them(consumer: 
     assert buffer.qsize() == 1
     flow.clear()  # what Faust does when partitions are revoked
     assert buffer.qsize() == 0
+
+
+def test_an_offset_acknowledged_twice_is_counted_once(consumer: Consumer) -> None:
+    # Every record of a partition taken over in a rebalance read twice: one copy of each
+    # acknowledged while Faust was committing the other's, after it had forgotten them.
+    consumer._committed_offset[INPUT] = 167
+    for offset in [166, 167, 168, 169]:
+        consumer._acked[INPUT].extend([offset, offset])
+    consumer._acked_index[INPUT].update({166, 167, 168, 169})
+    assert consumer._new_offset(INPUT) == 170
+    assert consumer._acked[INPUT] == []
+    consumer._committed_offset[INPUT] = 170  # as the commit does once it is done
+    assert consumer.ack(fetched(170, generation=3))
+    assert not consumer.ack(fetched(170, generation=3))  # a second copy, not counted
+    assert consumer._new_offset(INPUT) == 171
+
+
+def test_the_commit_stops_at_the_first_missing_offset(consumer: Consumer) -> None:
+    consumer._committed_offset[INPUT] = 10
+    for offset in [10, 12, 13]:
+        assert consumer.ack(fetched(offset, generation=3))
+    assert consumer._new_offset(INPUT) == 11
+    consumer._committed_offset[INPUT] = 11
+    assert consumer._new_offset(INPUT) == 14  # Faust's lax rule: one missing is skipped
