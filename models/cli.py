@@ -18,7 +18,8 @@ import typer
 
 from models.bootstrap import main as bootstrap_main
 from models.comparison import compare_policies, comparison_table
-from models.errors import ModelError, RegistryError
+from models.errors import FeatureMismatchError, ModelError, RegistryError
+from models.features import FloatArray
 from models.registry import HistoryEntry, ModelMeta, ModelRegistry, default_registry_dir
 from models.report import write_report
 from models.scoring import Scorer
@@ -411,7 +412,12 @@ def compare_command(
     world = _world(world_customers, world_seed, settings)
     assert world is not None
     truth = world.truth(data)
-    scores = {m.version: Scorer(m).score(data.features[test]) for m in models}
+    scores: dict[str, FloatArray] = {}
+    for model in models:
+        try:
+            scores[model.version] = Scorer(model).score(data.features[test])
+        except FeatureMismatchError as exc:
+            raise typer.BadParameter(f"{model.version} cannot score these rows: {exc}") from None
     volume = max(1, round(rows["decision_id"].nunique() * send_share))
     results = compare_policies(
         rows,
