@@ -26,6 +26,10 @@ def offer_context(inputs: pd.DataFrame) -> pd.DataFrame:
     """The REQUEST_TIME features of each row: distance from the customer's last position
     to the departure port, hours from the request to the departure, discount / fare.
 
+    ``inputs`` is Feast's frame, or any mapping of column names to sequences (the
+    engine's online reads pass lists). The arithmetic is on numpy arrays: on pandas
+    Series it cost over a millisecond per batch in index alignment alone.
+
     Self-contained (imports and constants inside): Feast rebuilds the function from its
     source text when it reads the registry, without this module's globals.
     """
@@ -34,9 +38,12 @@ def offer_context(inputs: pd.DataFrame) -> pd.DataFrame:
 
     mean_earth_radius_km = 6371.0088
 
-    def numbers(column: str) -> pd.Series:
+    def numbers(column: str) -> np.ndarray:
         # missing values (None from the online store) become NaN
-        return pd.to_numeric(inputs[column], errors="coerce").astype("float64")
+        values = inputs[column]
+        if isinstance(values, pd.Series):
+            values = values.to_numpy()
+        return np.asarray(pd.to_numeric(values, errors="coerce"), dtype="float64")
 
     lat1, lat2 = np.radians(numbers("last_lat")), np.radians(numbers("offer_port_lat"))
     dlon = np.radians(numbers("offer_port_lon") - numbers("last_lon"))
@@ -46,11 +53,11 @@ def offer_context(inputs: pd.DataFrame) -> pd.DataFrame:
         {
             "distance_to_departure_km": 2.0
             * mean_earth_radius_km
-            * np.arcsin(np.sqrt(half.clip(0.0, 1.0))),
+            * np.arcsin(np.sqrt(np.clip(half, 0.0, 1.0))),
             "hours_to_departure": (numbers("offer_departure_ts") - numbers("request_ts")) / 3600.0,
-            "discount_ratio": numbers("offer_discount_eur") / fare.where(fare > 0.0),
+            "discount_ratio": numbers("offer_discount_eur") / np.where(fare > 0.0, fare, np.nan),
         },
-        index=inputs.index,
+        index=getattr(inputs, "index", None),
     )
 
 
