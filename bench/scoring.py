@@ -12,7 +12,11 @@ turn (after one untimed warm-up pass each):
 (a') ``per_candidate_with_encoding``: as (a), with each candidate encoded on its own
     (``FeatureEncoder.encode`` of one candidate, then one call);
 (b) ``batched``: ``Scorer.score`` of ``--batch`` candidates at a time (one call each);
-(b') ``batched_with_encoding``: as (b), each batch encoded then scored.
+(b') ``batched_with_encoding``: as (b), each batch encoded then scored;
+(c) ``compiled_batched``: as (b), with the model compiled by lleaves
+    (``Scorer.compile``, what the workers score with); its compile time is reported, and
+    its predictions must agree with LightGBM's to 1e-6 on every candidate;
+(c') ``compiled_per_candidate``: as (a), compiled.
 
 Prints JSON and a table: median µs per candidate of each mode and the ratio of (a) to (b).
 
@@ -69,6 +73,11 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         scorer = _scorer(args, Path(tmp))
+        registry = ModelRegistry(args.registry or Path(tmp))
+        compiled = Scorer.from_registry(registry, scorer.version)
+        started = time.perf_counter()
+        compiled.compile(Path(tmp))
+        compile_s = time.perf_counter() - started
     rows = simulated_training_set(args.candidates, args.seed + 1)
     customers: CustomerColumns = rows.customers
     candidates: Candidates = rows.candidates
@@ -99,14 +108,30 @@ def main() -> None:
             scorer.score(encoder.encode(customers, part))
         return size
 
+    def compiled_batched() -> int:
+        for start in starts:
+            compiled.score(matrix[start : start + args.batch])
+        return size
+
+    def compiled_per_candidate() -> int:
+        for i in range(single):
+            compiled.score(matrix[i : i + 1])
+        return single
+
     modes: dict[str, Callable[[], int]] = {
         "per_candidate": per_candidate,
         "per_candidate_with_encoding": per_candidate_with_encoding,
         "batched": batched,
         "batched_with_encoding": batched_with_encoding,
+        "compiled_batched": compiled_batched,
+        "compiled_per_candidate": compiled_per_candidate,
     }
     batch_scores = np.concatenate([scorer.score(matrix[s : s + args.batch]) for s in starts])
     row_scores = np.array([scorer.score(matrix[i : i + 1])[0] for i in range(single)])
+    compiled_scores = np.concatenate([compiled.score(matrix[s : s + args.batch]) for s in starts])
+    compiled_difference = float(np.max(np.abs(compiled_scores - batch_scores)))
+    if compiled_difference > 1e-6:
+        raise SystemExit(f"the compiled model differs from LightGBM by {compiled_difference}")
     for run in modes.values():
         run()
     runs: dict[str, list[float]] = {name: [] for name in modes}
@@ -128,7 +153,10 @@ def main() -> None:
         "batch_equals_rows": bool(
             np.allclose(batch_scores[:single], row_scores, rtol=0, atol=1e-12)
         ),
+        "compile_s": round(compile_s, 1),
+        "compiled_max_difference": compiled_difference,
         "us_per_candidate_median": {name: round(us, 2) for name, us in medians.items()},
+        "batched_over_compiled_batched": round(medians["batched"] / medians["compiled_batched"], 1),
         "per_candidate_over_batched": round(medians["per_candidate"] / medians["batched"], 1),
         "with_encoding_per_candidate_over_batched": round(
             medians["per_candidate_with_encoding"] / medians["batched_with_encoding"], 1

@@ -19,5 +19,7 @@
 - ``registry``: versioned models on disk with a champion, a challenger, a promotion
   history and rollback;
 - ``scoring``: a registered model ready to score candidates in one ``predict`` call;
+  ``compiled``: the same model compiled to native code by lleaves, checked against
+  LightGBM, for the workers;
 - ``cli``: the ``offers model`` commands.
 """

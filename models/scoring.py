@@ -5,13 +5,18 @@
 columns without a word. :meth:`Scorer.score` scores a whole matrix in one LightGBM
 ``predict`` call: the decision agent encodes every candidate of a micro-batch and scores
 them together, which costs a fraction of one call per candidate (``bench/scoring.py``).
+After :meth:`Scorer.compile` it scores with the model compiled to native code
+(``models.compiled``), which agrees with LightGBM to 1e-6 and costs a quarter as much.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import numpy.typing as npt
 
+from models.compiled import Predict, compile_booster
 from models.errors import FeatureMismatchError, RegistryError
 from models.features import FeatureEncoder, FeatureMatrix
 from models.inputs import Candidates, CustomerColumns
@@ -67,6 +72,18 @@ class Scorer:
         self._booster = model.booster
         self._width = len(self.encoder.names)
         self._threads = threads
+        self._compiled: Predict | None = None
+
+    @property
+    def compiled(self) -> bool:
+        """Whether :meth:`score` runs the compiled model."""
+        return self._compiled is not None
+
+    def compile(self, cache_dir: Path | None = None) -> None:
+        """Score with the model compiled by lleaves from now on (its object code cached in
+        ``cache_dir``); blocking, seconds for a new model. Raises
+        ``models.compiled.CompilationError`` and keeps LightGBM if it cannot."""
+        self._compiled = compile_booster(self._booster, cache_dir)
 
     @classmethod
     def from_registry(
@@ -86,6 +103,9 @@ class Scorer:
             )
         if len(features) == 0:
             return np.empty(0, dtype=np.float64)
+        compiled = self._compiled
+        if compiled is not None:
+            return compiled(features)
         if self._threads > 0:
             scores = self._booster.predict(features, num_threads=self._threads)
         else:

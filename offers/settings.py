@@ -364,6 +364,13 @@ class Settings(BaseSettings):
             "models/registry in the source tree)."
         ),
     )
+    model_compile: bool = Field(
+        True,
+        description=(
+            "OFFERS_MODEL_COMPILE: workers compile each model they score with to native "
+            "code (lleaves), a quarter of LightGBM's cost per candidate, same predictions."
+        ),
+    )
     model_poll_seconds: float = Field(
         2.0,
         ge=0.1,

@@ -116,7 +116,10 @@ class DecisionAgents:
         self.watermark = Watermark(self.redis)
         self.quotes = QuoteBook(self.redis)
         self.searchers = RouteSearchers(self.redis, timedelta(hours=settings.searcher_window_hours))
-        self.slot = ModelSlot(ModelRegistry(settings.model_dir or default_registry_dir()))
+        self.slot = ModelSlot(
+            ModelRegistry(settings.model_dir or default_registry_dir()),
+            compile_models=settings.model_compile,
+        )
         self._degraded = False
         self.decisions = app.topic(DECISIONS.name, key_type=bytes, value_type=bytes)
         self.triggers = app.topic(TRIGGERS.name, key_type=bytes, value_type=bytes)

@@ -8,6 +8,12 @@ assignment, so a micro-batch is scored entirely by the old models or entirely by
 A version that cannot be loaded (damaged, trained on other features) is logged and the
 slot keeps what it had: a bad promotion never stops the decisions.
 
+With ``compile_models`` (``OFFERS_MODEL_COMPILE``), each model swapped in is then compiled to
+native code in a thread of its own (``models.compiled``; seconds, or a read of the object
+code the registry keeps): it scores with LightGBM at once, and with the compiled model,
+which agrees to 1e-6, once that is ready. A model that cannot be compiled is logged and
+goes on with LightGBM.
+
 When the champion's meta holds a reference profile (``ModelMeta.monitoring``), every
 micro-batch it scores is also counted by a :class:`~models.drift.DriftMonitor` (the rows
 are encoded once, then scored and counted), which :attr:`ModelSlot.drift` exposes; a new
@@ -17,6 +23,7 @@ champion starts a new monitor.
 from __future__ import annotations
 
 import logging
+import threading
 
 from models.drift import DriftMonitor, DriftWindow
 from models.errors import ModelError
@@ -37,10 +44,15 @@ class ModelSlot:
         *,
         threads: int = 1,
         drift_window: DriftWindow | None = None,
+        compile_models: bool = False,
     ) -> None:
-        """``drift_window``: how much recent traffic the champion's drift is measured on."""
+        """``drift_window``: how much recent traffic the champion's drift is measured on;
+        ``compile_models``: compile each model swapped in."""
         self.registry = registry
         self._threads = threads
+        self._compile = compile_models
+        self.compiling: dict[str, threading.Thread] = {}
+        """The compilations started, by version (a thread that has ended is done)."""
         self._drift_window = drift_window or DriftWindow()
         self._champion: Scorer | None = None
         self._challenger: Scorer | None = None
@@ -83,7 +95,29 @@ class ModelSlot:
             champion.version if champion else None,
             challenger.version if challenger else None,
         )
+        if self._compile:
+            for scorer in (champion, challenger):
+                if scorer is not None and not scorer.compiled:
+                    self._start_compiling(scorer)
         return True
+
+    def _start_compiling(self, scorer: Scorer) -> None:
+        running = self.compiling.get(scorer.version)
+        if running is not None and running.is_alive():
+            return
+        thread = threading.Thread(
+            target=self._compile_now, args=(scorer,), name=f"compile-{scorer.version}", daemon=True
+        )
+        self.compiling[scorer.version] = thread
+        thread.start()
+
+    def _compile_now(self, scorer: Scorer) -> None:
+        try:
+            scorer.compile(self.registry.directory / scorer.version)
+        except ModelError as exc:
+            log.error("model %s not compiled, scoring with LightGBM: %s", scorer.version, exc)
+            return
+        log.info("model %s compiled: scoring with its native code", scorer.version)
 
     def _load(self, name: str | None, current: Scorer | None) -> Scorer | None:
         if name is None:

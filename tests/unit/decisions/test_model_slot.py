@@ -162,3 +162,26 @@ def test_drift_gauges_show_the_current_champion_only(versions: Versions, trained
     assert rows_shown(versions.other_monitored) == 0
     metrics.record_drift(None, {}, 0)
     assert rows_shown(versions.other_monitored) is None
+
+
+def test_a_champion_swapped_in_scores_at_once_and_compiled_when_ready(
+    versions: Versions, trained: Trained
+) -> None:
+    rows = trained.rows
+    expected = trained.booster.predict(rows.features)
+    versions.registry.promote(versions.unmonitored)
+    slot = ModelSlot(versions.registry, compile_models=True)
+    assert slot.refresh()
+    assert slot.models is not None
+    first = slot.models.score(rows.customers, rows.candidates)  # LightGBM or compiled
+    assert np.max(np.abs(first - expected)) <= 1e-6
+    compiling = slot.compiling[versions.unmonitored]
+    compiling.join(timeout=120)
+    assert not compiling.is_alive()
+    assert slot._champion is not None and slot._champion.compiled
+    compiled = slot.models.score(rows.customers, rows.candidates)
+    assert np.max(np.abs(compiled - expected)) <= 1e-6
+    # the object code is kept in the version's folder for the next worker
+    assert list((versions.registry.directory / versions.unmonitored).glob("lleaves-*.o"))
+    assert not slot.refresh()  # nothing changed: no second compilation
+    assert list(slot.compiling) == [versions.unmonitored]
