@@ -61,6 +61,10 @@ test: kafka lint ## Lint, then every test: unit and integration (real Kafka and 
 test-all: kafka lint ## Every test, the slow scale checks included
 	@$(BIN)/pytest
 
+.PHONY: bench
+bench: kafka ## Every benchmark, each on a stack of its own: JSON and RESULTS.md in bench/results/
+	@$(BIN)/python -m bench.run
+
 .PHONY: bench-decisions
 bench-decisions: kafka ## Decision latency at fixed rates, beside a pass-through worker
 	@$(BIN)/python -m bench.decision_latency
