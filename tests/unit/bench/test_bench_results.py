@@ -64,7 +64,7 @@ def test_throughput_and_latency_targets_read_the_decision_benchmark() -> None:
     assert outcome(results, "Event-to-decision p99 <= 50 ms").met is True
 
 
-def test_read_and_scoring_targets() -> None:
+def test_read_scoring_and_memory_targets() -> None:
     results = {
         "feature_reads": {
             "ratio_to_floor": {"reader_batched": 2.0},
@@ -75,12 +75,21 @@ def test_read_and_scoring_targets() -> None:
             },
         },
         "scoring": {"batch": 500, "us_per_candidate_median": {"compiled_batched": 1.26}},
+        "online_state": {
+            "by_size": {
+                "100000": {"bytes_per_customer": 700.0},
+                "1000000": {"bytes_per_customer": 1100.0},
+            }
+        },
     }
     assert outcome(results, "Feature read per candidate <= 1.5x") == Outcome(
         "2.0x the floor (22.0 µs)", False
     )
     assert outcome(results, "Feature read per candidate >= 5x").met is True
     assert outcome(results, "Scoring") == Outcome("1.26 µs (compiled, batches of 500)", True)
+    assert outcome(results, "Online state") == Outcome(
+        "1,100 bytes at 1,000,000 customers (feature rows)", False
+    )
 
 
 def test_a_target_no_benchmark_measured_says_so() -> None:
