@@ -124,6 +124,9 @@ class FreshGroups:
                 "redis_url": redis_url,
                 "feast_data_dir": root / "feast",
                 "stack_dir": root,
+                # the feature agents alone: with the decision agent in the same worker the
+                # figure depended on whether the source tree's registry held a champion
+                "worker_decisions": False,
             }
         )
         apply_feature_repo(settings)

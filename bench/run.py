@@ -275,10 +275,18 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def run(benchmark: Benchmark, quick: bool) -> tuple[subprocess.CompletedProcess[str], str]:
+def _command(benchmark: Benchmark, quick: bool) -> list[str]:
     args = benchmark.quick_args if quick else benchmark.args
-    command = [sys.executable, "-m", f"bench.{benchmark.name}", *args]
-    shown = " ".join(["python", *command[1:]])
+    return [sys.executable, "-m", f"bench.{benchmark.name}", *args]
+
+
+def _shown(benchmark: Benchmark, quick: bool) -> str:
+    return " ".join(["python", *_command(benchmark, quick)[1:]])
+
+
+def run(benchmark: Benchmark, quick: bool) -> tuple[subprocess.CompletedProcess[str], str]:
+    command = _command(benchmark, quick)
+    shown = _shown(benchmark, quick)
     print(f"$ {shown}", flush=True)
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     return done, shown
@@ -304,6 +312,13 @@ def main() -> None:
     commands: dict[str, str] = {}
     for benchmark in BENCHMARKS:
         if chosen and benchmark.name not in chosen:
+            kept = args.out / f"{benchmark.name}.json"
+            if kept.is_file():  # an earlier run's figures, so that RESULTS.md stays whole
+                results[benchmark.name] = json.loads(kept.read_text(encoding="utf-8"))
+                tables[benchmark.name] = (args.out / f"{benchmark.name}.md").read_text(
+                    encoding="utf-8"
+                )
+                commands[benchmark.name] = f"{_shown(benchmark, args.quick)} (an earlier run)"
             continue
         began = time.perf_counter()
         done, commands[benchmark.name] = run(benchmark, args.quick)
@@ -320,6 +335,7 @@ def main() -> None:
         (args.out / f"{benchmark.name}.json").write_text(
             json.dumps(results[benchmark.name], indent=2) + "\n", encoding="utf-8"
         )
+        (args.out / f"{benchmark.name}.md").write_text(tables[benchmark.name], encoding="utf-8")
         print(f"  done in {seconds:.0f} s", flush=True)
     report = render(results, tables, failures, machine(), started, commands)
     (args.out / "RESULTS.md").write_text(report, encoding="utf-8")
