@@ -41,9 +41,14 @@ from offers.settings import Settings
 CUSTOMER_ID = "customer_id"
 SAILING_ID = "sailing_id"
 
-LIST_VALUE_TYPES = frozenset(
-    {ValueType.STRING_LIST, ValueType.INT64_LIST, ValueType.INT32_LIST, ValueType.DOUBLE_LIST}
-)
+LIST_ATTRIBUTES = {
+    ValueType.DOUBLE_LIST: "double_list_val",
+    ValueType.INT64_LIST: "int64_list_val",
+    ValueType.INT32_LIST: "int32_list_val",
+    ValueType.STRING_LIST: "string_list_val",
+}
+"""The list value types the views may hold, and the ``ValueProto`` field of each."""
+LIST_VALUE_TYPES = frozenset(LIST_ATTRIBUTES)
 
 # Inputs of ``offer_context_odfv``: the fields of its source views and of its request.
 ON_DEMAND_INPUTS: tuple[str, ...] = tuple(
@@ -176,12 +181,6 @@ SCALAR_ATTRIBUTES = {
     ValueType.DOUBLE: "double_val",
     ValueType.INT64: "int64_val",
     ValueType.STRING: "string_val",
-}
-LIST_ATTRIBUTES = {
-    ValueType.DOUBLE_LIST: "double_list_val",
-    ValueType.INT64_LIST: "int64_list_val",
-    ValueType.INT32_LIST: "int32_list_val",
-    ValueType.STRING_LIST: "string_list_val",
 }
 
 

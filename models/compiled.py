@@ -28,18 +28,14 @@ import llvmlite
 import numpy as np
 import numpy.typing as npt
 
-from models.errors import ModelError
+from models.errors import CompilationError
+from models.features import FloatArray
 
-FloatArray = npt.NDArray[np.float64]
 Predict = Callable[[npt.NDArray[np.floating]], FloatArray]
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 TOLERANCE = 1e-6
 """The largest difference from ``Booster.predict`` a compiled model may show."""
-
-
-class CompilationError(ModelError):
-    """A model could not be compiled, or its compiled predictions differ."""
 
 
 def cache_name(model_text: str) -> str:

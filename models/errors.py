@@ -13,6 +13,11 @@ class FeatureMismatchError(ModelError):
     """A model or its inputs do not have the features of ``models.features``."""
 
 
+class CompilationError(ModelError):
+    """A model could not be compiled to native code, or its compiled predictions differ
+    from LightGBM's (``models.compiled``)."""
+
+
 class RegistryError(ModelError):
     """The model registry refused a request or could not be read."""
 

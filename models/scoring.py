@@ -82,7 +82,7 @@ class Scorer:
     def compile(self, cache_dir: Path | None = None) -> None:
         """Score with the model compiled by lleaves from now on (its object code cached in
         ``cache_dir``); blocking, seconds for a new model. Raises
-        ``models.compiled.CompilationError`` and keeps LightGBM if it cannot."""
+        ``models.errors.CompilationError`` and keeps LightGBM if it cannot."""
         self._compiled = compile_booster(self._booster, cache_dir)
 
     @classmethod

@@ -14,11 +14,11 @@ from models.bootstrap import BootstrapResult, bootstrap
 from models.compiled import (
     FLOAT32_MAX,
     TOLERANCE,
-    CompilationError,
     cache_name,
     compile_booster,
     probe_matrix,
 )
+from models.errors import CompilationError
 from models.registry import RegisteredModel
 from models.scoring import Scorer
 from models.training_set import simulated_training_set
