@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from feast import FileSource, PushSource, RequestSource
+from feast import FeatureStore, FileSource, PushSource, RequestSource
 
 from features.errors import FeatureRepoError
 from features.feast_types import feast_field, pyarrow_type
@@ -102,6 +105,15 @@ def push_source(spec: ViewSpec, data_dir: Path) -> PushSource:
     )
 
 
+def offline_dir(store: FeatureStore, push_source_name: str) -> Path:
+    """The offline directory of a push source, as registered (from the cached registry)."""
+    source = store.registry.get_data_source(push_source_name, store.project, allow_cache=True)
+    batch = source.batch_source if isinstance(source, PushSource) else None
+    if not isinstance(batch, FileSource):
+        raise FeatureRepoError(f"{push_source_name} is not a push source over parquet files")
+    return Path(batch.path)
+
+
 def ensure_offline_dirs(data_dir: Path) -> None:
     """Create each view's offline directory, with an empty part that carries the schema
     (Feast reads a source's columns from its files, so one must exist before any read)."""
@@ -127,6 +139,24 @@ def write_offline_part(spec: ViewSpec, directory: Path, frame: pd.DataFrame) -> 
     table = pa.Table.from_pandas(
         frame[spec.column_names], schema=spec.arrow_schema(), preserve_index=False
     )
+    return _append_part(table, directory)
+
+
+def write_offline_rows(
+    spec: ViewSpec,
+    directory: Path,
+    rows: Sequence[Mapping[str, Any]],
+    timestamps: Sequence[datetime],
+) -> Path:
+    """:func:`write_offline_part` of rows given as mappings (without pandas), each with
+    its event time as a timezone-aware datetime in ``timestamps``."""
+    names = [name for name in spec.column_names if name != EVENT_TIMESTAMP]
+    columns = {name: [row[name] for row in rows] for name in names}
+    columns[EVENT_TIMESTAMP] = list(timestamps)
+    return _append_part(pa.Table.from_pydict(columns, schema=spec.arrow_schema()), directory)
+
+
+def _append_part(table: pa.Table, directory: Path) -> Path:
     path = directory / f"part-{time.time_ns()}-{uuid.uuid4().hex}.parquet"
     _write_part(table, path)
     return path

@@ -9,25 +9,18 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 from string import Template
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import pandas as pd
 import yaml
-from feast import FeatureStore, FileSource, PushSource, RepoConfig
-from feast.data_source import PushMode
+from feast import FeatureStore, RepoConfig
 
 from features.errors import FeatureRepoError
 from features.repo import feature_repo
-from features.sources import (
-    EVENT_TIMESTAMP,
-    VIEW_BY_PUSH_SOURCE,
-    ensure_offline_dirs,
-    write_offline_part,
-)
+from features.sources import ensure_offline_dirs
+from features.writer import FeatureWriter
 from offers.settings import Settings
 
 # Feast warns on every read or push that touches an on-demand view that they are
@@ -90,26 +83,6 @@ def apply_feature_repo(settings: Settings) -> None:
     feature_store(settings).apply(repo.objects())
 
 
-def _utc_timestamps(values: pd.Series) -> pd.Series:
-    """Event times as tz-aware UTC datetimes; epoch seconds are accepted too."""
-    if pd.api.types.is_numeric_dtype(values):
-        return pd.to_datetime(values, unit="s", utc=True)
-    for value in values:
-        if isinstance(value, datetime) and value.tzinfo is None:
-            raise FeatureRepoError(f"{EVENT_TIMESTAMP} must be timezone-aware, got {value!r}")
-    return pd.to_datetime(values, utc=True)
-
-
-def offline_dir(store: FeatureStore, push_source_name: str) -> Path:
-    """The offline directory of a push source, as registered (from the cached registry:
-    this runs on every flush)."""
-    source = store.registry.get_data_source(push_source_name, store.project, allow_cache=True)
-    batch = source.batch_source if isinstance(source, PushSource) else None
-    if not isinstance(batch, FileSource):
-        raise FeatureRepoError(f"{push_source_name} is not a push source over parquet files")
-    return Path(batch.path)
-
-
 def push_rows(
     store: FeatureStore,
     push_source_name: str,
@@ -121,27 +94,13 @@ def push_rows(
     Same effect as Feast's ``PushMode.ONLINE_AND_OFFLINE``, but the offline rows go to a
     new parquet file of the view's log (see ``sources.write_offline_part``), and the
     online store gets only the last row of each key in the batch (rows are in the order
-    they were computed, so that row is the key's current one).
+    they were computed, so that row is the key's current one). A caller that pushes
+    often keeps one :class:`~features.writer.FeatureWriter` instead (this builds one).
 
     Each row has the view's join key, every field of the view and ``event_timestamp``
     (a timezone-aware datetime or epoch seconds); other keys are ignored.
     """
-    spec = VIEW_BY_PUSH_SOURCE.get(push_source_name)
-    if spec is None:
-        raise FeatureRepoError(f"unknown push source {push_source_name!r}")
-    if not rows:
-        return
-    frame = pd.DataFrame.from_records(list(rows))
-    if EVENT_TIMESTAMP not in frame.columns:
-        raise FeatureRepoError(f"rows pushed to {push_source_name} need {EVENT_TIMESTAMP}")
-    frame[EVENT_TIMESTAMP] = _utc_timestamps(frame[EVENT_TIMESTAMP])
-    if to_offline:
-        # the log first: a retried batch may then repeat a log row (the same values at
-        # the same event time, harmless to point-in-time joins) but never miss one
-        write_offline_part(spec, offline_dir(store, push_source_name), frame)
-    # the online store keeps one row per key: the batch's last one for that key
-    latest = frame.drop_duplicates(subset=[spec.join_key], keep="last")
-    store.push(push_source_name, latest, to=PushMode.ONLINE)
+    FeatureWriter(store).write(push_source_name, rows, to_offline)
 
 
 def online_features(

@@ -26,8 +26,8 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 
-from features.sources import VIEW_SPECS, compact_offline_log
-from features.store import feature_store, offline_dir
+from features.sources import VIEW_SPECS, compact_offline_log, offline_dir
+from features.store import feature_store
 from models.drift import compare, reference_profile
 from models.errors import FeatureMismatchError
 from models.features import FeatureEncoder

@@ -47,8 +47,7 @@ import pyarrow.parquet as pq
 from feast import FeatureStore
 
 from features.services import service_features
-from features.sources import EVENT_TIMESTAMP, VIEW_SPECS, ViewSpec
-from features.store import offline_dir
+from features.sources import EVENT_TIMESTAMP, VIEW_SPECS, ViewSpec, offline_dir
 from features.views import feature_view_name
 from models.errors import ModelError
 from models.features import FeatureEncoder, FeatureMatrix

@@ -6,12 +6,18 @@ event is acknowledged to Kafka only after its row is written, so a crash never c
 the offset of an event whose features were not stored. A failed write is retried with
 capped exponential backoff until it succeeds; meanwhile the buffer stops growing, which
 holds the agents back instead of losing rows.
+
+A reader waiting for rows (the decision agent waits for its trigger's own row) need not
+wait for the interval: :meth:`FeatureSink.wait_for_write`, from its thread, asks for a
+write within ``hurry_s`` (the rows of events that arrive meanwhile go with it) and returns
+when a write ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,19 +36,26 @@ Writer = Callable[[Batches], None]
 
 
 class FeastWriter:
-    """Writes batches through ``features.store.push_rows`` to the online and offline store."""
+    """Writes batches to the online and offline store with one
+    :class:`~features.writer.FeatureWriter`, built on the first batch (on the writer's
+    thread, where it then stays)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._store: Any = None
+        self._writer: Any = None
 
     def __call__(self, batches: Batches) -> None:
-        from features.store import feature_store, push_rows
+        if self._writer is None:
+            from features.store import feature_store
+            from features.writer import FeatureWriter
 
-        if self._store is None:
-            self._store = feature_store(self._settings)
+            self._writer = FeatureWriter(feature_store(self._settings))
         for push_source, rows in batches.items():
-            push_rows(self._store, push_source, rows)
+            self._writer.write(push_source, rows)
+
+
+HURRY_S = 0.005
+"""How soon a write comes after a reader asks for one."""
 
 
 class FeatureSink:
@@ -54,10 +67,12 @@ class FeatureSink:
         interval_s: float,
         metrics: StreamMetrics,
         max_backoff_s: float = 5.0,
+        hurry_s: float = HURRY_S,
     ) -> None:
         self._write = write
         self.max_events = max_events
         self.interval_s = interval_s
+        self.hurry_s = hurry_s
         self._metrics = metrics
         self._max_backoff_s = max_backoff_s
         self._rows: dict[str, list[Row]] = {}
@@ -65,6 +80,11 @@ class FeatureSink:
         self._lock = asyncio.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feast-writer")
         self._ticker: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._hurried = asyncio.Event()
+        self._written = threading.Condition()
+        self.writes = 0
+        """Flushes done so far (with rows to write or not)."""
 
     @property
     def pending(self) -> int:
@@ -74,7 +94,8 @@ class FeatureSink:
     async def add(self, push_source: str, row: Row | None, ack: Ack) -> None:
         """Buffer ``row`` (if any) and acknowledge with ``ack`` once it is written."""
         if self._ticker is None:
-            self._ticker = asyncio.get_running_loop().create_task(self._tick())
+            self._loop = asyncio.get_running_loop()
+            self._ticker = self._loop.create_task(self._tick())
         if row is not None:
             self._rows.setdefault(push_source, []).append(row)
         self._acks.append(ack)
@@ -88,15 +109,36 @@ class FeatureSink:
             self._rows, self._acks = {}, []
             if rows:
                 await self._write_until_done(rows)
+            with self._written:
+                self.writes += 1
+                self._written.notify_all()
             for ack in acks:
                 await ack()
 
+    def wait_for_write(self, timeout_s: float) -> None:
+        """From a thread other than the event loop's: ask for a write within ``hurry_s``
+        and block until a write ends, for at most ``timeout_s``."""
+        with self._written:
+            seen = self.writes
+            loop = self._loop
+            if loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(self._hurried.set)
+            self._written.wait_for(lambda: self.writes > seen, timeout_s)
+
     async def _tick(self) -> None:
-        """Flush on an interval. Its own task, not a Faust timer: a worker that stops or
-        gives up partitions waits for every event to be acknowledged, after its timers
-        have stopped, so the writes must go on until then."""
+        """Flush on an interval, or ``hurry_s`` after a reader asked. Its own task, not a
+        Faust timer: a worker that stops or gives up partitions waits for every event to
+        be acknowledged, after its timers have stopped, so the writes must go on until
+        then."""
         while True:
-            await asyncio.sleep(self.interval_s)
+            try:
+                await asyncio.wait_for(self._hurried.wait(), self.interval_s)
+            except TimeoutError:
+                pass
+            else:
+                # the rows of the events that came with the reader's go with this write
+                await asyncio.sleep(self.hurry_s)
+            self._hurried.clear()
             try:
                 # shielded: close() cancels this task, but a write under way must finish
                 # and acknowledge its events

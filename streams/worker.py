@@ -154,6 +154,7 @@ def create_app(settings: Settings, writer: Writer | None = None) -> StreamApp:
             consent=consent,
             sailings=sailings,
             metrics=metrics,
+            feature_sink=sink,
         ).install()
     return app
 

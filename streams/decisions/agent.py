@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -74,6 +75,7 @@ from streams.decisions.triggers import (
     to_signal,
 )
 from streams.metrics import StreamMetrics
+from streams.sink import FeatureSink
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -102,8 +104,13 @@ class DecisionAgents:
         consent: Mapping[str, bool],
         sailings: Mapping[str, Mapping[str, Any]],
         metrics: StreamMetrics,
+        feature_sink: FeatureSink | None = None,
     ) -> None:
+        """``feature_sink``: the writer of the online features in this worker, if it
+        writes them; a trigger whose row is not written yet then waits for its next write
+        (and hurries it) rather than polling Redis."""
         self.app = app
+        self.feature_sink = feature_sink
         self.settings = settings
         self.campaigns = campaigns
         self.consent = consent
@@ -184,6 +191,7 @@ class DecisionAgents:
 
     def _new_decider(self) -> Decider:
         reader = OnlineReader.from_settings(self.settings, DECISION_FEATURES, event_times=True)
+        sink = self.feature_sink
         return Decider(
             self.settings,
             self.redis,
@@ -191,6 +199,7 @@ class DecisionAgents:
             self.slot,
             quotes=self.quotes,
             searchers=self.searchers,
+            wait_for_features=time.sleep if sink is None else sink.wait_for_write,
         )
 
     async def _read(

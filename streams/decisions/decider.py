@@ -5,9 +5,10 @@ For a batch, :meth:`Decider.decide`:
 
 1. takes the stored plan of every trigger seen before (:mod:`streams.decisions.memo`);
 2. for the others, reads the customers' online features in one round trip, and reads
-   again (every 20 ms, up to ``OFFERS_DECISION_FEATURE_WAIT_MS``) until each row shows
-   its trigger's own event; a trigger whose row never does is decided without an offer
-   (``stale_features``): no offer is ever sent on missing or stale features;
+   again (after the feature sink's next write, or 20 ms, up to
+   ``OFFERS_DECISION_FEATURE_WAIT_MS``) until each row shows its trigger's own event; a
+   trigger whose row never does is decided without an offer (``stale_features``): no
+   offer is ever sent on missing or stale features;
 3. plans them all with one model call (:func:`streams.decisions.engine.plan`) and stores
    the plans (the first stored plan of a trigger wins);
 4. reserves each send in the contact ledger (atomic across workers, idempotent on the
@@ -51,7 +52,7 @@ from streams.decisions.searchers import RouteSearchers
 from streams.decisions.triggers import TriggerHit
 
 FEATURE_POLL_S = 0.02
-"""How long to wait between two reads of features that do not show their trigger yet."""
+"""The longest wait between two reads of features that do not show their trigger yet."""
 CONVERTED = "converted"
 
 
@@ -75,8 +76,11 @@ class Decider:
         *,
         quotes: QuoteBook,
         searchers: RouteSearchers,
-        sleep: Callable[[float], None] = time.sleep,
+        wait_for_features: Callable[[float], None] = time.sleep,
     ) -> None:
+        """``wait_for_features(s)`` blocks until the online features may have changed, for
+        at most ``s`` seconds (the feature sink's :meth:`~streams.sink.FeatureSink.wait_for_write`
+        in a worker that also writes them)."""
         self.settings = settings
         self.reader = reader
         self.slot = slot
@@ -84,7 +88,7 @@ class Decider:
         self.memo = DecisionMemo(redis)
         self.quotes = quotes
         self.searchers = searchers
-        self._sleep = sleep
+        self._wait_for_features = wait_for_features
 
     def observe_bookings(self, events: Sequence[BookingEvent]) -> None:
         """What booking events change for later triggers: pending quotes, the route's
@@ -164,6 +168,7 @@ class Decider:
         while True:
             columns = self.reader.read(customers, blanks)
             ready = [shows(hit, columns, row_of[hit.customer_id]) for hit in hits]
-            if all(ready) or time.monotonic() >= deadline:
+            left = deadline - time.monotonic()
+            if all(ready) or left <= 0:
                 return columns, ready
-            self._sleep(FEATURE_POLL_S)
+            self._wait_for_features(min(FEATURE_POLL_S, left))

@@ -13,9 +13,13 @@ from typing import Any
 import pandas as pd
 import pytest
 from feast import FeatureStore
+from feast.data_source import PushMode
+from feast.value_type import ValueType
 from geopy.distance import geodesic
+from redis import Redis
 
 from features.fields import FeatureField
+from features.online import OnlineReader
 from features.sources import (
     CUSTOMER_BOOKING_VIEW,
     CUSTOMER_LOCATION_VIEW,
@@ -24,6 +28,7 @@ from features.sources import (
     ViewSpec,
 )
 from features.store import apply_feature_repo, feature_store, online_features, push_rows
+from features.writer import FeatureWriter
 from offers.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -246,3 +251,39 @@ def test_training_set_keeps_entity_rows_without_a_value(store: FeatureStore) -> 
 
     assert len(training) == 2
     assert training["last_lat"].isna().all()
+
+
+@pytest.mark.parametrize("spec", [CUSTOMER_BOOKING_VIEW, SAILING_STATE_VIEW], ids=lambda s: s.name)
+def test_the_fast_writer_stores_exactly_what_feasts_push_stores(
+    feast_settings: Settings, store: FeatureStore, spec: ViewSpec
+) -> None:
+    at = datetime.now(UTC).replace(microsecond=123456)
+    values = [
+        {f.name: DEFAULTS[f.type] for f in spec.fields},
+        {f.name: _sample(f, i) for i, f in enumerate(spec.fields)},
+    ]
+    by_feast = [feature_row(spec, f"{spec.name}-feast-{i}", at, **v) for i, v in enumerate(values)]
+    by_writer = [feature_row(spec, f"{spec.name}-fast-{i}", at, **v) for i, v in enumerate(values)]
+
+    store.push(spec.push_source_name, pd.DataFrame(by_feast), to=PushMode.ONLINE)
+    FeatureWriter(store).write(spec.push_source_name, by_writer, to_offline=False)
+
+    client = Redis.from_url(feast_settings.redis_url)
+    reader = OnlineReader(store, client)
+    ids = [row[spec.join_key] for row in (*by_feast, *by_writer)]
+    with client.pipeline(transaction=False) as pipe:
+        for key in reader.entity_keys(spec.join_key, ValueType.STRING, ids):
+            pipe.hgetall(key)
+        hashes = pipe.execute()
+    assert all(hashes[:2])
+    assert hashes[2:] == hashes[:2]
+
+
+def _sample(field: FeatureField, i: int) -> Any:
+    return {
+        "float": 1.25 + i,
+        "int": 1_700_000_000 + i,
+        "str": f"é-{i}",
+        "str_list": ["LIV-OLB", "PIO-POR"],
+        "int_list": [3, 0, 12],
+    }[field.type]

@@ -217,3 +217,36 @@ def test_close_during_an_interval_flush_acks_its_events() -> None:
         assert acks.done == [("e1", 1)]
 
     run(scenario)
+
+
+def test_a_reader_waiting_for_a_write_hurries_it_and_wakes_when_it_ends() -> None:
+    writer = RecordingWriter()
+    acks = Acks(writer)
+    sink, _ = sink_for(writer, interval_s=60.0)  # no write on the interval in this test
+
+    async def scenario() -> None:
+        await sink.add("location", row(1), acks("e1"))
+        seen: list[int] = []
+
+        def reader() -> None:
+            sink.wait_for_write(timeout_s=60.0)
+            seen.append(len(writer.batches))
+
+        waiting = asyncio.create_task(asyncio.to_thread(reader))
+        await sink.add("location", row(2), acks("e2"))  # before the hurried write
+        await waiting
+        assert seen == [1]
+        assert writer.batches == [{"location": [row(1), row(2)]}]
+        assert sink.writes == 1
+        await sink.close()
+
+    run(scenario)
+
+
+def test_a_reader_gives_up_waiting_after_its_timeout() -> None:
+    writer = RecordingWriter()
+    sink, _ = sink_for(writer)  # never started: nothing can write
+
+    sink.wait_for_write(timeout_s=0.05)
+
+    assert sink.writes == 0 and writer.attempts == 0
