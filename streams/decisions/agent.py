@@ -75,6 +75,7 @@ from streams.decisions.triggers import (
     to_signal,
 )
 from streams.metrics import StreamMetrics
+from streams.processing import kept
 from streams.sink import FeatureSink
 
 log = logging.getLogger(__name__)
@@ -338,15 +339,17 @@ class DecisionAgents:
 
 
 def _sailing_row(update: SailingUpdate) -> bytes:
-    """What :func:`from_sailing` compares the next update with."""
-    return orjson.dumps(
-        {
-            "sailing_id": update.sailing_id,
-            "route_id": update.route_id,
-            "fare_eur": update.fare_eur,
-            "seats_left": update.capacity_passengers - update.booked_passengers,
-            "event_timestamp": update.event_time.isoformat(),
-        }
+    """What :func:`from_sailing` compares the next update with (kept in a table)."""
+    return kept(
+        orjson.dumps(
+            {
+                "sailing_id": update.sailing_id,
+                "route_id": update.route_id,
+                "fare_eur": update.fare_eur,
+                "seats_left": update.capacity_passengers - update.booked_passengers,
+                "event_timestamp": update.event_time.isoformat(),
+            }
+        )
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -104,6 +105,23 @@ def test_entry_round_trips_through_bytes(view: FeatureView) -> None:
     full = Entry(entry.state, 2**40, (("LIV", "exit"), ("PIO", "enter")))
     assert Entry.decode(view, full.encode()) == full
     assert Entry.decode(view, Entry(view.new_state(), 0).encode()) == Entry(view.new_state(), 0)
+
+
+@views
+def test_a_stored_entry_holds_no_more_memory_than_its_bytes(view: FeatureView) -> None:
+    _, stored = run(view, SEQUENCES[view.name])
+    assert stored is not None
+    entry = Entry.decode(view, stored)
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = [entry.encode() for _ in range(200)]
+        held = (tracemalloc.get_traced_memory()[0] - before) / len(kept)
+    finally:
+        tracemalloc.stop()
+
+    assert held < len(kept[0]) + 200  # a bytes object's header, and the list's slot
 
 
 @views
