@@ -116,12 +116,16 @@ class Decider:
         fresh = {key: unique[key] for key in keys if key not in held}
         if fresh:
             held.update(self.memo.put_many(self._plan(fresh, snapshot)))
-        return [self._settle(held[key]) for key in keys]
+        return self._settle([held[key] for key in keys])
 
-    def _settle(self, planned: Plan) -> OfferDecision:
-        if planned.send is None:
-            return planned.record
-        return settle(planned, self.ledger.reserve(planned.send))
+    def _settle(self, plans: Sequence[Plan]) -> list[OfferDecision]:
+        """Each plan's record, its send reserved in the ledger (all in one round trip)."""
+        sends = [planned.send for planned in plans if planned.send is not None]
+        reservations = iter(self.ledger.reserve_many(sends))
+        return [
+            planned.record if planned.send is None else settle(planned, next(reservations))
+            for planned in plans
+        ]
 
     def _plan(self, hits: Mapping[str, TriggerHit], snapshot: Snapshot) -> dict[str, Plan]:
         models = self.slot.models

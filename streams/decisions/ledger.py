@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -306,45 +307,64 @@ class ContactLedger:
 
     def reserve(self, request: SendRequest) -> Reservation:
         """Check every limit of ``request`` and, when all hold, count the send."""
+        return self.reserve_many([request])[0]
+
+    def reserve_many(self, requests: Sequence[SendRequest]) -> list[Reservation]:
+        """:meth:`reserve` of each request, in order, in one round trip: each is atomic
+        and sees the counts of those before it, as if they were reserved one by one."""
+        if not requests:
+            return []
+        with self._redis.pipeline(transaction=False) as pipe:
+            for request in requests:
+                keys, args = self._reserve_call(request)
+                self._reserve(keys=keys, args=args, client=pipe)
+            results = pipe.execute()
+        reservations = []
+        for request, result in zip(requests, results, strict=True):
+            when, outcome, reason, detail = (redis_text(part) for part in cast("list[Any]", result))
+            refusal = Refusal(reason) if outcome == "refused" else None
+            reservations.append(
+                Reservation(request.decision_id, refusal, detail, first=when == "new")
+            )
+        return reservations
+
+    def _reserve_call(self, request: SendRequest) -> tuple[list[str], list[Any]]:
+        """The keys and arguments of the reservation script for ``request``."""
         now = aware_utc(request.now, "now")
         day, week = local_day(now, request.zone), local_week(now, request.zone)
         cooldown_end = now + request.cooldown
         late = self._lateness(now)
-        result = self._reserve(
-            keys=[
-                DECISION_KEY.format(decision_id=request.decision_id),
-                SUPPRESSION_KEY.format(customer_id=request.customer_id),
-                COOLDOWN_KEY.format(customer_id=request.customer_id),
-                *_counter_keys(
-                    request.campaign_id, request.customer_id, request.channel.value, day, week
-                ),
-            ],
-            args=[
-                request.decision_id,
-                request.customer_id,
-                request.campaign_id,
-                request.channel.value,
-                _millis(now),
-                request.per_day,
-                request.per_week,
-                request.channel_per_day,
-                request.channel_per_week,
-                "" if request.max_sends is None else request.max_sends,
-                _millis(cooldown_end),
-                cooldown_end.isoformat(),
-                _day_expiry(now, request.zone) + late,
-                _week_expiry(now, request.zone) + late,
-                _sends_expiry(now, request.campaign_end) + late,
-                math.ceil(DECISION_RETENTION.total_seconds()),
-                day,
-                week,
-                _millis(cooldown_end) + late * 1000,
-                "1" if request.ghost else "0",
-            ],
-        )
-        when, outcome, reason, detail = (redis_text(part) for part in cast("list[Any]", result))
-        refusal = Refusal(reason) if outcome == "refused" else None
-        return Reservation(request.decision_id, refusal, detail, first=when == "new")
+        keys = [
+            DECISION_KEY.format(decision_id=request.decision_id),
+            SUPPRESSION_KEY.format(customer_id=request.customer_id),
+            COOLDOWN_KEY.format(customer_id=request.customer_id),
+            *_counter_keys(
+                request.campaign_id, request.customer_id, request.channel.value, day, week
+            ),
+        ]
+        args = [
+            request.decision_id,
+            request.customer_id,
+            request.campaign_id,
+            request.channel.value,
+            _millis(now),
+            request.per_day,
+            request.per_week,
+            request.channel_per_day,
+            request.channel_per_week,
+            "" if request.max_sends is None else request.max_sends,
+            _millis(cooldown_end),
+            cooldown_end.isoformat(),
+            _day_expiry(now, request.zone) + late,
+            _week_expiry(now, request.zone) + late,
+            _sends_expiry(now, request.campaign_end) + late,
+            math.ceil(DECISION_RETENTION.total_seconds()),
+            day,
+            week,
+            _millis(cooldown_end) + late * 1000,
+            "1" if request.ghost else "0",
+        ]
+        return keys, args
 
     def release(self, decision_id: str) -> bool:
         """Give back the decision's granted reservation: its counts, its cooldown and its

@@ -269,6 +269,26 @@ def test_reserving_a_decision_again_answers_the_first_outcome(
     assert ledger.sends(request.campaign_id) == 1
 
 
+def test_reservations_in_one_round_trip_see_each_other_in_order(
+    ledger: ContactLedger, redis: Redis, make_request: RequestFactory
+) -> None:
+    first, second, third = (make_request(per_day=2) for _ in range(3))
+
+    reservations = ledger.reserve_many([first, second, first, third])
+
+    assert [r.decision_id for r in reservations] == [
+        first.decision_id,
+        second.decision_id,
+        first.decision_id,
+        third.decision_id,
+    ]
+    assert [r.granted for r in reservations] == [True, True, True, False]
+    assert [r.first for r in reservations] == [True, True, False, True]
+    assert reservations[3].refusal is Refusal.CAPPED_CAMPAIGN_DAY
+    assert counts(redis, first)["campaign_day"] == 2
+    assert ledger.reserve_many([]) == []
+
+
 def test_a_refused_decision_stays_refused(
     ledger: ContactLedger, make_request: RequestFactory
 ) -> None:
