@@ -37,8 +37,11 @@ Prints JSON and a table: per rate, the median p50/p95/p99 of each, the ratios en
 pass-through and the CPU per event; the decisions by outcome and reason; the highest
 sustained rate of each.
 
+With ``--profile DIR``, py-spy samples the engine's worker during each of its steps
+(collapsed stacks in ``DIR/engine-<rate>-<time>.txt``).
+
     .venv/bin/python -m bench.decision_latency [--rates 50,200,500] [--seconds 20]
-        [--customers 5000] [--repeats 1] [--max-rate 3000]
+        [--customers 5000] [--repeats 1] [--max-rate 3000] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ import json
 import os
 import random
 import statistics
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -212,10 +217,18 @@ def _percentiles(latencies: list[float]) -> tuple[float | None, float | None, fl
 class Bench:
     """Runs steps: paces searches into a pipeline, then reads and matches its outputs."""
 
-    def __init__(self, settings: Settings, searches: Searches, producer: KafkaProducer) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        searches: Searches,
+        producer: KafkaProducer,
+        profiles: Path | None = None,
+    ) -> None:
         self.settings = settings
         self.searches = searches
         self.producer = producer
+        self.profiles = profiles
+        """Where the engine's steps are profiled with py-spy, if anywhere."""
 
     def step(
         self,
@@ -229,9 +242,12 @@ class Bench:
         start = end_offsets(self.settings.kafka_bootstrap, [pipeline.output_topic])
         flushes_before = pipeline.flushes() if pipeline.flushes else None
         cpu_before = _cpu_s(pipeline.worker.process.pid)
+        profiler = self._profile(pipeline, rate, seconds)
         sent, acks, sent_per_s = self._send(pipeline.input_topic, rate, seconds)
         last_ms = max(sent.values())
         outputs, drain = self._collect(pipeline, start, sent, drain_s, idle_s)
+        if profiler is not None:
+            profiler.wait()
         cpu = _cpu_s(pipeline.worker.process.pid) - cpu_before
         flushes, flush_ms = None, None
         if pipeline.flushes is not None and flushes_before is not None:
@@ -268,6 +284,24 @@ class Bench:
                 Counter(label for _, label in outputs.values() if label is not None).most_common()
             ),
         )
+
+    def _profile(
+        self, pipeline: Pipeline, rate: float, seconds: float
+    ) -> subprocess.Popen[bytes] | None:
+        """py-spy sampling the engine's worker (every thread, without pausing it) while
+        the step sends: its collapsed stacks go to ``<profiles>/engine-<rate>.txt`` (one
+        line per stack and its count, for flamegraph.pl or speedscope)."""
+        if self.profiles is None or pipeline.name != ENGINE:
+            return None
+        self.profiles.mkdir(parents=True, exist_ok=True)
+        out = self.profiles / f"engine-{rate:g}-{time.strftime('%H%M%S')}.txt"
+        command = [
+            str(Path(sys.executable).with_name("py-spy")),
+            *("record", "--pid", str(pipeline.worker.process.pid), "--nonblocking"),
+            *("--threads", "--function", "--rate", "100", "--format", "raw"),
+            *("--duration", str(max(1, round(seconds))), "--output", str(out)),
+        ]
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def _send(
         self, topic: str, rate: float, seconds: float
@@ -688,6 +722,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="steps per fixed rate")
     parser.add_argument("--max-rate", type=float, default=3_000.0, help="of the step-up")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="directory of py-spy profiles of the engine"
+    )
     args = parser.parse_args()
     rates = sorted({float(rate) for rate in args.rates.split(",")})
     began = time.perf_counter()
@@ -725,7 +762,7 @@ def main() -> None:
                 Pipeline(PASSTHROUGH, passthrough, INPUT.name, OUTPUT.name, _read_copy),
             ]
             searches = Searches(customers, world.routes, args.seed)
-            bench = Bench(world.engine, searches, producer)
+            bench = Bench(world.engine, searches, producer, args.profile)
             warmup, steps, highest = _measure(bench, pipelines, rates, args)
 
     setup = {"stack_s": stack_s, **world.setup_s, "engine_ready_s": ready_s}
