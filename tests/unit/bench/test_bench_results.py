@@ -92,6 +92,37 @@ def test_read_scoring_and_memory_targets() -> None:
     )
 
 
+def test_the_soak_is_judged_on_its_verdict_and_its_length() -> None:
+    soak = {"flat": True, "minutes": 30, "rate": 200, "growth_mib": 4.5, "growth_share": 0.008}
+    assert outcome({"soak": soak}, "Worker memory") == Outcome(
+        "+4.5 MiB (+0.8%) after the warm-up of 30 minutes at 200 events/s", True
+    )
+    assert outcome({"soak": soak | {"minutes": 3}}, "Worker memory").met is False
+    assert outcome({"soak": soak | {"flat": False}}, "Worker memory").met is False
+
+
+def api_step(rate: float, p99: float, achieved: float, kept: bool) -> dict[str, Any]:
+    return {"rate": rate, "p99_ms": p99, "achieved_rps": achieved, "kept": kept}
+
+
+def test_the_api_target_reads_the_step_at_1000_requests_per_second() -> None:
+    def api(*steps: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "api_load": {
+                "by_route": {"customer_offers": list(steps)},
+                "highest_kept_rate": {"customer_offers": 500.0},
+            }
+        }
+
+    met = api(api_step(500, 6.0, 499.0, True), api_step(1_000, 9.0, 998.0, True))
+    assert outcome(met, "API p99") == Outcome("9 ms at 998 requests/s", True)
+    slow = api(api_step(1_000, 310.0, 640.0, False))
+    assert outcome(slow, "API p99") == Outcome("310 ms, 640 of 1,000 requests/s achieved", False)
+    assert outcome(api(api_step(500, 6.0, 499.0, True)), "API p99") == Outcome(
+        "not run at 1,000/s (highest kept: 500.0)", None
+    )
+
+
 def test_a_target_no_benchmark_measured_says_so() -> None:
     assert all(o == NOT_MEASURED for o in judged({}).values())
 
