@@ -59,6 +59,7 @@ from streams.dead_letters import send_dead_letter
 from streams.decisions.clock import Watermark, decision_time, periodic_time
 from streams.decisions.context import DECISION_FEATURES
 from streams.decisions.decider import Decider, Snapshot
+from streams.decisions.eligibility import SailingRows
 from streams.decisions.model_slot import ModelSlot
 from streams.decisions.quotes import QuoteBook
 from streams.decisions.searchers import RouteSearchers
@@ -162,7 +163,7 @@ class DecisionAgents:
         async for events in batches:
             hits, bookings = await self._read(events)
             snapshot = Snapshot(
-                tuple(self.campaigns.campaigns()), dict(self.sailings), self.consent.get
+                tuple(self.campaigns.campaigns()), SailingRows(self.sailings), self.consent.get
             )
             try:
                 records = await self._retrying(

@@ -30,7 +30,7 @@ a value that is missing or not a number counts as no seats, or as departed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -189,6 +189,22 @@ def _number(value: object) -> float | None:
     return float(value)
 
 
+class SailingRows(dict[str, Mapping[str, Any]]):
+    """Every sailing's latest row by sailing id (a copy, as of one batch), and the rows of
+    each route: the soonest bookable sailing of a route is then found among its own."""
+
+    def __init__(self, rows: Mapping[str, Mapping[str, Any]]) -> None:
+        super().__init__(rows)
+        self._by_route: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+        for sailing_id, row in self.items():
+            route = row.get("route_id")
+            if isinstance(route, str):
+                self._by_route.setdefault(route, []).append((sailing_id, row))
+
+    def of_route(self, route_id: str) -> list[tuple[str, Mapping[str, Any]]]:
+        return self._by_route.get(route_id, [])
+
+
 def _bookable(row: Mapping[str, Any], now_s: float) -> bool:
     """Whether the sailing departs after ``now_s`` and has seats left."""
     seats, departure = _number(row.get("seats_left")), _number(row.get("departure_ts"))
@@ -219,7 +235,10 @@ def _soonest_bookable(
     offer: Offer, hit: TriggerHit, sailings: Mapping[str, Mapping[str, Any]], now_s: float
 ) -> str | None:
     best: tuple[bool, float, str] | None = None
-    for sailing_id, row in sailings.items():
+    rows: Iterable[tuple[str, Mapping[str, Any]]] = sailings.items()
+    if hit.route_id is not None and isinstance(sailings, SailingRows):
+        rows = sailings.of_route(hit.route_id)
+    for sailing_id, row in rows:
         route = row.get("route_id")
         if not isinstance(route, str) or (hit.route_id is not None and route != hit.route_id):
             continue

@@ -23,6 +23,7 @@ import hmac
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from offers.contracts.base import aware_utc
@@ -151,13 +152,20 @@ def _next_wall_hour(now: datetime, tz: ZoneInfo, hour: int) -> datetime:
     they skip resolves to the moment they jump past it.
     """
     today = now.astimezone(tz).date()
+    return min(moment for moment in _wall_hours(tz, today, hour) if moment > now)
+
+
+@lru_cache(maxsize=4096)
+def _wall_hours(tz: ZoneInfo, today: date, hour: int) -> tuple[datetime, ...]:
+    """The instants at which the wall clock of ``tz`` shows ``hour``:00 on ``today`` and
+    the two days after (remembered: every decision of a day in a zone asks the same)."""
     candidates: list[datetime] = []
     for offset in (0, 1, 2):
         wall = datetime.combine(today + timedelta(days=offset), time(hour), tzinfo=tz)
         readings = [wall.astimezone(UTC), wall.replace(fold=1).astimezone(UTC)]
         shown = [r for r in readings if r.astimezone(tz).replace(tzinfo=None) == _naive(wall)]
         candidates.extend(shown or readings[:1])
-    return min(moment for moment in candidates if moment > now)
+    return tuple(candidates)
 
 
 def _naive(wall: datetime) -> datetime:

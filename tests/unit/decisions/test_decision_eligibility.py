@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 
 from offers.campaigns import FEATURE_TYPES, CampaignStatus, Trigger
 from offers.contracts.events import Channel, Language
-from streams.decisions.eligibility import CustomerContext, Ineligible, check, eligible_channels
+from streams.decisions.eligibility import (
+    CustomerContext,
+    Ineligible,
+    SailingRows,
+    check,
+    eligible_channels,
+    target_sailing,
+)
 from tests.unit.campaigns.factories import nested
 from tests.unit.decisions.decision_factories import (
     PISA,
@@ -314,3 +321,26 @@ def test_check_never_raises_and_answers_a_reason_or_none(situation: Situation) -
     assert result is None or isinstance(result, Ineligible)
     if result is None:
         assert eligible_channels(situation.campaign, situation.customer)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_situations())
+def test_rows_indexed_by_route_answer_as_the_plain_rows_do(situation: Situation) -> None:
+    indexed = SailingRows(situation.sailings)
+    plain_check, indexed_check = (
+        check(
+            situation.campaign,
+            situation.hit,
+            situation.customer,
+            now=situation.now,
+            sailings=rows,
+            sends=situation.sends,
+        )
+        for rows in (situation.sailings, indexed)
+    )
+    assert indexed == situation.sailings
+    assert indexed_check == plain_check
+    offer, trigger_hit = situation.campaign.offer, situation.hit
+    assert target_sailing(offer, trigger_hit, indexed, situation.now) == target_sailing(
+        offer, trigger_hit, situation.sailings, situation.now
+    )
