@@ -53,18 +53,20 @@ import random
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from contextlib import closing
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 
 from bench.passthrough import INPUT, OUTPUT
 from bench.stack import temporary_stack
@@ -74,20 +76,30 @@ from models.registry import ModelRegistry
 from offers.campaigns import CampaignCreate, network
 from offers.campaigns.audit import Actor
 from offers.contracts import BookingEvent, ConsentScope, encode
-from offers.contracts.events import BookingAction, SailingUpdate
+from offers.contracts.events import (
+    BookingAction,
+    Language,
+    LocationPing,
+    SailingUpdate,
+    SocialPlatform,
+    SocialPost,
+)
 from offers.roles import Role
 from offers.settings import Settings
 from offers.stack.kafka import create_topics, end_offsets
 from offers.stack.workers import WorkerProcess
 from offers.state.campaigns import launch
-from offers.topics import BOOKING, DECISIONS
+from offers.topics import BOOKING, DECISIONS, LOCATION, SOCIAL
 from simulators.consent import consent_changes
+from simulators.ports import PORTS
 from simulators.routes import all_routes
 from simulators.sailings import SailingLoads, build_schedule, sailing_update_fields
 from simulators.sink import KafkaEventProducer
 
 ENGINE = "engine"
+ENGINE_X2 = "engine_x2"
 PASSTHROUGH = "passthrough"
+DEFAULT_MIX = "location=0.5,booking=0.35,social=0.15"
 SUSTAINED_SHARE = 0.97
 SUSTAINED_WITHIN_MS = 5_000
 SUSTAINED_P99_MS = 2_000.0
@@ -104,6 +116,9 @@ SAILING_DAYS = 7
 CONSENT_SAMPLE = 100
 MIN_SLEEP_S = 0.001
 POLL_MS = 200
+LAG_SAMPLE_S = 1.0
+LAG_SETTLE_S = 15.0
+COMMIT_WAIT_S = 1.0
 MODEL_ROWS = 20_000
 LATENCY_KEYS = ("p50_ms", "p95_ms", "p99_ms")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -112,16 +127,93 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Pipeline:
-    """A worker, the topic it is fed and the topic its outputs are read from."""
+    """Workers of one group, the topic they are fed and the topic their outputs are read
+    from."""
 
     name: str
     worker: WorkerProcess
-    input_topic: str
+    input_topic: str | None
+    """None: each event goes to its own topic (:attr:`Made.topic`)."""
     output_topic: str
     read: Callable[[bytes], tuple[str, str | None]]
     """The event id an output answers, and its ``outcome/reason`` (None: it has none)."""
+    group: str
+    """The workers' consumer group (their app id), whose lag is sampled."""
     flushes: Callable[[], tuple[float, float]] | None = None
-    """The worker's feature flushes so far: how many, and the seconds they took."""
+    """The workers' feature flushes so far: how many, and the seconds they took."""
+    also: tuple[WorkerProcess, ...] = ()
+    """More workers of the same group."""
+
+    @property
+    def workers(self) -> tuple[WorkerProcess, ...]:
+        return (self.worker, *self.also)
+
+    @property
+    def pids(self) -> tuple[int, ...]:
+        return tuple(worker.process.pid for worker in self.workers)
+
+    @property
+    def input_topics(self) -> list[str]:
+        if self.input_topic is not None:
+            return [self.input_topic]
+        return [LOCATION.name, BOOKING.name, SOCIAL.name]
+
+
+class LagProbe:
+    """The consumer lag of a pipeline's group on its input topics (end offsets minus
+    committed offsets, summed), sampled every ``LAG_SAMPLE_S`` in a thread while a step
+    runs. Workers commit every few seconds, so the lag includes up to that much input."""
+
+    def __init__(self, bootstrap: str, pipeline: Pipeline) -> None:
+        self.bootstrap = bootstrap
+        self.pipeline = pipeline
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lag-probe", daemon=True)
+        self._admin: KafkaAdminClient | None = None
+        self._began = time.monotonic()
+
+    def __enter__(self) -> LagProbe:
+        self._admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="bench-lag")
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        if self._admin is not None:
+            self._admin.close()
+
+    def lag(self) -> int:
+        assert self._admin is not None
+        group = self.pipeline.group
+        committed = self._admin.list_group_offsets({group: None}).get(group, {})
+        ends = end_offsets(self.bootstrap, self.pipeline.input_topics)
+        total = 0
+        for (topic, partition), end in ends.items():
+            done = committed.get(TopicPartition(topic, partition))
+            total += end - (done.offset if done is not None and done.offset >= 0 else 0)
+        return total
+
+    def settle(self, rate: float) -> int | None:
+        """The lag once it stops falling (at most ``LAG_SETTLE_S``), after the outputs
+        were read: what the group had not processed by then."""
+        deadline = time.monotonic() + LAG_SETTLE_S
+        last: int | None = None
+        while time.monotonic() < deadline:
+            now = self.lag()
+            if now <= rate * LAG_SAMPLE_S or (last is not None and now >= last):
+                return now
+            last = now
+            time.sleep(COMMIT_WAIT_S)
+        return last
+
+    def _run(self) -> None:
+        while not self._stop.wait(LAG_SAMPLE_S):
+            try:
+                self.samples.append((time.monotonic() - self._began, self.lag()))
+            except KafkaError:
+                continue  # one sample fewer
 
 
 def _read_decision(value: bytes) -> tuple[str, str | None]:
@@ -133,17 +225,39 @@ def _read_copy(value: bytes) -> tuple[str, str | None]:
     return str(orjson.loads(value)["event_id"]), None
 
 
-def _engine_flushes(engine: WorkerProcess) -> tuple[float, float]:
-    metrics = engine.metrics()
-    count = sum(v for (n, _), v in metrics.items() if n == "offers_feature_flush_seconds_count")
-    seconds = sum(v for (n, _), v in metrics.items() if n == "offers_feature_flush_seconds_sum")
+def _engine_flushes(*engines: WorkerProcess) -> tuple[float, float]:
+    count = seconds = 0.0
+    for engine in engines:
+        metrics = engine.metrics()
+        for (name, _), value in metrics.items():
+            if name == "offers_feature_flush_seconds_count":
+                count += value
+            elif name == "offers_feature_flush_seconds_sum":
+                seconds += value
     return count, seconds
 
 
-def _cpu_s(pid: int) -> float:
-    """User and system CPU seconds of a live process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+def _cpu_s(*pids: int) -> float:
+    """User and system CPU seconds of live processes so far."""
+    total = 0.0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class Made:
+    """One generated event, encoded: where it goes and whether it wants a decision."""
+
+    topic: str
+    """The topic the engine reads it from (the pass-through reads every event from its
+    own input topic)."""
+    event_id: str
+    key: bytes
+    value: bytes
+    decided: bool
+    """The engine answers it with a decision of its own id (a search)."""
 
 
 class Searches:
@@ -155,8 +269,11 @@ class Searches:
         self.random = random.Random(seed)
         self.made = 0
 
-    def next(self) -> tuple[str, bytes, bytes]:
-        """A search made now: its event id, record key and record value."""
+    def next(self) -> Made:
+        """The next event, made now."""
+        return self.search()
+
+    def search(self) -> Made:
         self.made += 1
         customer = self.random.choice(self.customers)
         event = BookingEvent(
@@ -166,7 +283,90 @@ class Searches:
             action=BookingAction.SEARCH,
             route_id=self.random.choice(self.routes),
         )
-        return event.event_id, customer.encode(), encode(event)
+        return Made(BOOKING.name, event.event_id, customer.encode(), encode(event), True)
+
+
+POSTS = {
+    "it": ("Che bella traversata con Moby, equipaggio gentile!", "Nave in ritardo di due ore."),
+    "en": ("Lovely crossing with Moby, the crew were great!", "Ferry two hours late again."),
+    "fr": ("Superbe traversée avec Moby, équipage adorable !", "Encore deux heures de retard."),
+    "de": ("Tolle Überfahrt mit Moby, sehr nette Crew!", "Die Fähre hat zwei Stunden Verspätung."),
+}
+"""A positive post naming the brand (a ``positive_social_mention`` trigger) and a
+complaint, in each language."""
+
+
+class Mix(Searches):
+    """Location pings, searches and social posts of the pool, in the shares ``--mix``
+    gives. A ping is somewhere within 0.05 degrees of a port (some inside its geofence:
+    their transitions are triggers of their own); a post is one of :data:`POSTS`."""
+
+    def __init__(
+        self, customers: list[str], routes: list[str], seed: int, shares: dict[str, float]
+    ) -> None:
+        super().__init__(customers, routes, seed)
+        self.kinds = list(shares)
+        self.weights = [shares[kind] for kind in self.kinds]
+        self.makers = {"location": self.ping, "booking": self.search, "social": self.post}
+
+    def next(self) -> Made:
+        return self.makers[self.random.choices(self.kinds, self.weights)[0]]()
+
+    def ping(self) -> Made:
+        self.made += 1
+        customer = self.random.choice(self.customers)
+        port = self.random.choice(PORTS)
+        event = LocationPing(
+            event_id=f"bench-ping-{self.made}",
+            event_time=datetime.now(UTC),
+            customer_id=customer,
+            lat=port.lat + self.random.uniform(-0.05, 0.05),
+            lon=port.lon + self.random.uniform(-0.05, 0.05),
+            accuracy_m=10.0,
+        )
+        return Made(LOCATION.name, event.event_id, customer.encode(), encode(event), False)
+
+    def post(self) -> Made:
+        self.made += 1
+        customer = self.random.choice(self.customers)
+        language = self.random.choice(list(POSTS))
+        praise = self.random.random() < 0.5
+        event = SocialPost(
+            event_id=f"bench-post-{self.made}",
+            event_time=datetime.now(UTC),
+            customer_id=customer,
+            platform=SocialPlatform.INSTAGRAM,
+            language=Language(language),
+            text=POSTS[language][0 if praise else 1],
+            brand_mentions=("Moby",) if praise else (),
+        )
+        return Made(SOCIAL.name, event.event_id, customer.encode(), encode(event), False)
+
+
+def parse_mix(text: str) -> dict[str, float]:
+    """``location=0.5,booking=0.35,social=0.15`` as shares summing to 1."""
+    shares: dict[str, float] = {}
+    for part in text.split(","):
+        kind, _, share = part.partition("=")
+        if kind not in ("location", "booking", "social") or not share:
+            raise ValueError(f"not a share of location, booking or social: {part!r}")
+        shares[kind] = float(share)
+    total = sum(shares.values())
+    if total <= 0:
+        raise ValueError("the shares add up to nothing")
+    return {kind: share / total for kind, share in shares.items()}
+
+
+@dataclass(slots=True)
+class Sent:
+    """What a step sent: each event's send time (ms, the record's timestamp) by id, the
+    ids that must get an output, the milliseconds until each send was acknowledged and
+    the rate achieved."""
+
+    stamps: dict[str, int]
+    expected: set[str]
+    acks: list[float]
+    per_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +398,11 @@ class Step:
     """The machine's load average at the end of the step."""
     feature_flushes: int | None = None
     feature_flush_ms_mean: float | None = None
+    lag_max: int | None = None
+    lag_end: int | None = None
+    """The group's lag on its inputs once it settled after the outputs were read."""
+    lag: list[tuple[float, int]] = field(default_factory=list)
+    """(seconds since the step began, lag) every ``LAG_SAMPLE_S``."""
     outcomes: dict[str, int] = field(default_factory=dict)
 
 
@@ -238,48 +443,59 @@ class Bench:
         drain_s: float = DRAIN_S,
         idle_s: float = DRAIN_IDLE_S,
     ) -> Step:
-        """Feed ``pipeline`` searches at ``rate`` for ``seconds``, and read its outputs."""
+        """Feed ``pipeline`` events at ``rate`` for ``seconds``, and read its outputs."""
         start = end_offsets(self.settings.kafka_bootstrap, [pipeline.output_topic])
         flushes_before = pipeline.flushes() if pipeline.flushes else None
-        cpu_before = _cpu_s(pipeline.worker.process.pid)
+        cpu_before = _cpu_s(*pipeline.pids)
         profiler = self._profile(pipeline, rate, seconds)
-        sent, acks, sent_per_s = self._send(pipeline.input_topic, rate, seconds)
-        last_ms = max(sent.values())
-        outputs, drain = self._collect(pipeline, start, sent, drain_s, idle_s)
+        with LagProbe(self.settings.kafka_bootstrap, pipeline) as lag:
+            sent = self._send(pipeline, rate, seconds)
+            last_ms = max(sent.stamps.values())
+            outputs, drain = self._collect(pipeline, start, sent, drain_s, idle_s)
+            lag_end = lag.settle(rate)
         if profiler is not None:
             profiler.wait()
-        cpu = _cpu_s(pipeline.worker.process.pid) - cpu_before
+        cpu = _cpu_s(*pipeline.pids) - cpu_before
         flushes, flush_ms = None, None
         if pipeline.flushes is not None and flushes_before is not None:
             count, flush_s = pipeline.flushes()
             flushes = int(count - flushes_before[0])
             flush_ms = 1000 * (flush_s - flushes_before[1]) / flushes if flushes else None
-        ack_p50, _, ack_p99 = _percentiles(acks)
-        latencies = [float(out_ms - sent[event_id]) for event_id, (out_ms, _) in outputs.items()]
-        within = sum(out_ms <= last_ms + SUSTAINED_WITHIN_MS for out_ms, _ in outputs.values())
+        ack_p50, _, ack_p99 = _percentiles(sent.acks)
+        latencies = [float(out_ms - sent.stamps[i]) for i, (out_ms, _) in outputs.items()]
+        within = sum(
+            outputs[i][0] <= last_ms + SUSTAINED_WITHIN_MS for i in sent.expected if i in outputs
+        )
         p50, p95, p99 = _percentiles(latencies)
-        share = within / len(sent)
+        share = within / max(len(sent.expected), 1)
+        lag_ok = lag_end is None or lag_end <= rate * SUSTAINED_WITHIN_MS / 1000
         return Step(
             pipeline=pipeline.name,
             rate=rate,
-            events=len(sent),
-            sent_per_s=sent_per_s,
+            events=len(sent.stamps),
+            sent_per_s=sent.per_s,
             outputs=len(outputs),
-            missing=len(sent) - len(outputs),
+            missing=len(sent.expected - outputs.keys()),
             within_5s_share=share,
             p50_ms=p50,
             p95_ms=p95,
             p99_ms=p99,
             max_ms=max(latencies, default=None),
             drain_s=drain,
-            sustained=share >= SUSTAINED_SHARE and p99 is not None and p99 < SUSTAINED_P99_MS,
-            producer_kept_rate=sent_per_s >= SUSTAINED_SHARE * rate,
+            sustained=share >= SUSTAINED_SHARE
+            and p99 is not None
+            and p99 < SUSTAINED_P99_MS
+            and lag_ok,
+            producer_kept_rate=sent.per_s >= SUSTAINED_SHARE * rate,
             ack_p50_ms=ack_p50,
             ack_p99_ms=ack_p99,
-            worker_cpu_ms_per_event=1000 * cpu / len(sent),
+            worker_cpu_ms_per_event=1000 * cpu / len(sent.stamps),
             load_1m=os.getloadavg()[0],
             feature_flushes=flushes,
             feature_flush_ms_mean=flush_ms,
+            lag_max=max((n for _, n in lag.samples), default=None),
+            lag_end=lag_end,
+            lag=[(round(t, 1), n) for t, n in lag.samples],
             outcomes=dict(
                 Counter(label for _, label in outputs.values() if label is not None).most_common()
             ),
@@ -297,46 +513,46 @@ class Bench:
         out = self.profiles / f"engine-{rate:g}-{time.strftime('%H%M%S')}.txt"
         command = [
             str(Path(sys.executable).with_name("py-spy")),
-            *("record", "--pid", str(pipeline.worker.process.pid), "--nonblocking"),
+            *("record", "--pid", str(pipeline.pids[0]), "--nonblocking"),
             *("--threads", "--function", "--rate", "100", "--format", "raw"),
             *("--duration", str(max(1, round(seconds))), "--output", str(out)),
         ]
         return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    def _send(
-        self, topic: str, rate: float, seconds: float
-    ) -> tuple[dict[str, int], list[float], float]:
-        """Searches at ``rate`` per second for ``seconds``: each one's send time (ms, the
-        record's timestamp) by event id, the milliseconds until each was acknowledged,
-        and the rate achieved."""
+    def _send(self, pipeline: Pipeline, rate: float, seconds: float) -> Sent:
+        """Events at ``rate`` per second for ``seconds``, each to the pipeline's input
+        topic, or to its own topic when the pipeline has none."""
         total = max(2, round(rate * seconds))
-        sent: dict[str, int] = {}
-        acks: list[float] = []
+        sent = Sent({}, set(), [], 0.0)
         started = time.monotonic()
         for n in range(total):
             ahead = started + n / rate - time.monotonic()
             if ahead > MIN_SLEEP_S:
                 time.sleep(ahead)
-            event_id, key, value = self.searches.next()
+            made = self.searches.next()
             stamp = time.time_ns() // 1_000_000
-            future = self.producer.send(topic, key=key, value=value, timestamp_ms=stamp)
-            future.add_callback(_acked, acks, stamp)
-            sent[event_id] = stamp
+            topic = pipeline.input_topic or made.topic
+            future = self.producer.send(topic, key=made.key, value=made.value, timestamp_ms=stamp)
+            future.add_callback(_acked, sent.acks, stamp)
+            sent.stamps[made.event_id] = stamp
+            if made.decided or pipeline.input_topic is not None:
+                sent.expected.add(made.event_id)
         last = time.monotonic()
         self.producer.flush()
-        return sent, acks, (total - 1) / max(last - started, 1e-9)
+        sent.per_s = (total - 1) / max(last - started, 1e-9)
+        return sent
 
     def _collect(
         self,
         pipeline: Pipeline,
         start: dict[tuple[str, int], int],
-        sent: dict[str, int],
+        sent: Sent,
         drain_s: float,
         idle_s: float,
     ) -> tuple[dict[str, tuple[int, str | None]], float]:
         """The first output of each sent event, from ``start`` on: its timestamp and label,
-        read until all are there, ``drain_s`` have passed or none came for ``idle_s``; and
-        the seconds from the end of sending to the last output read."""
+        read until every expected one is there, ``drain_s`` have passed or none came for
+        ``idle_s``; and the seconds from the end of sending to the last output read."""
         began = time.monotonic()
         found: dict[str, tuple[int, str | None]] = {}
         consumer = KafkaConsumer(
@@ -350,17 +566,18 @@ class Bench:
             for part in parts:
                 consumer.seek(part, start[(part.topic, part.partition)])
             last_found = began
-            while len(found) < len(sent):
+            while not sent.expected <= found.keys():
                 now = time.monotonic()
                 if now - began > drain_s or now - last_found > idle_s:
                     break
-                if pipeline.worker.process.poll() is not None:
-                    raise RuntimeError(f"{pipeline.name} exited: {pipeline.worker.log_tail()}")
+                for worker in pipeline.workers:
+                    if worker.process.poll() is not None:
+                        raise RuntimeError(f"{worker.name} exited: {worker.log_tail()}")
                 batches = consumer.poll(timeout_ms=POLL_MS, max_records=10_000)
                 for records in batches.values():
                     for record in records:
                         event_id, label = pipeline.read(record.value)
-                        if event_id in sent and event_id not in found:
+                        if event_id in sent.stamps and event_id not in found:
                             found[event_id] = (int(record.timestamp), label)
                             last_found = time.monotonic()
         finally:
@@ -495,6 +712,8 @@ def _summary(steps: list[Step]) -> dict[str, Any]:
         "worker_cpu_ms_per_event": _rounded(_median([s.worker_cpu_ms_per_event for s in steps]), 2),
         "ack_p99_ms": _rounded(_median([s.ack_p99_ms for s in steps])),
         "load_1m": _rounded(_median([s.load_1m for s in steps]), 2),
+        "lag_max": _median([s.lag_max for s in steps]),
+        "lag_end": _median([s.lag_end for s in steps]),
         "missing": sum(s.missing for s in steps),
         "sustained": all(s.sustained for s in steps),
         "steps": len(steps),
@@ -567,7 +786,7 @@ def _by_rate(steps: dict[float, dict[str, list[Step]]]) -> list[dict[str, Any]]:
     for rate in sorted(steps):
         measured = steps[rate]
         row: dict[str, Any] = {"rate": rate}
-        for name in (ENGINE, PASSTHROUGH):
+        for name in (ENGINE, PASSTHROUGH, ENGINE_X2):
             if name in measured:
                 row[name] = _summary(measured[name])
         if ENGINE in row and PASSTHROUGH in row:
@@ -589,6 +808,12 @@ def _cell(value: float | None, unit: str = "", digits: int = 1) -> str:
 
 def _triple(values: dict[str, Any] | None, keys: Iterable[str], unit: str = "") -> str:
     return " / ".join(_cell(values[key], unit) for key in keys) if values else "–"
+
+
+def _lags(summary: dict[str, Any] | None) -> str:
+    if not summary:
+        return "–"
+    return " / ".join(_cell(summary[key], digits=0) for key in ("lag_max", "lag_end"))
 
 
 def _print_tables(rows: list[dict[str, Any]], highest: dict[str, dict[str, Any]]) -> None:
@@ -627,6 +852,25 @@ def _print_tables(rows: list[dict[str, Any]], highest: dict[str, dict[str, Any]]
     for name, result in highest.items():
         rate = result["rate"]
         print(f"| {name} | {'none' if rate is None else f'{rate:g}'} | {result['stopped']} |")
+    if any(ENGINE_X2 in row for row in rows):
+        print()
+        print(
+            "| rate/s | 1 worker p50 / p95 / p99 ms | 2 workers p50 / p95 / p99 ms "
+            "| CPU ms/event 1 / 2 workers | lag max / after, 1 worker | lag max / after, 2 "
+            "| sustained 1 / 2 |"
+        )
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | :---: |")
+        for row in rows:
+            one, two = row.get(ENGINE), row.get(ENGINE_X2)
+            cells = [
+                _triple(one, LATENCY_KEYS),
+                _triple(two, LATENCY_KEYS),
+                " / ".join(_cell(p[cpu], digits=2) if p else "–" for p in (one, two)),
+                _lags(one),
+                _lags(two),
+                " / ".join(("yes" if p["sustained"] else "no") if p else "–" for p in (one, two)),
+            ]
+            print(f"| {row['rate']:g} | {' | '.join(cells)} |")
     print()
     print("| rate/s | engine decisions by outcome/reason |")
     print("| ---: | --- |")
@@ -698,12 +942,10 @@ def _measure(
     for name, step in warmup.items():
         if step.missing:
             raise RuntimeError(f"{name}: {step.missing} warm-up events without an output")
-    idle = [_cpu_s(p.worker.process.pid) for p in pipelines]
+    idle = [_cpu_s(*p.pids) for p in pipelines]
     time.sleep(IDLE_S)
     for p, before in zip(pipelines, idle, strict=True):
-        warmup[f"{p.name}_idle_cpu_percent"] = round(
-            100 * (_cpu_s(p.worker.process.pid) - before) / IDLE_S, 1
-        )
+        warmup[f"{p.name}_idle_cpu_percent"] = round(100 * (_cpu_s(*p.pids) - before) / IDLE_S, 1)
     steps: dict[float, dict[str, list[Step]]] = {}
     for repeat in range(args.repeats):
         for i, rate in enumerate(rates):
@@ -712,6 +954,27 @@ def _measure(
                 steps.setdefault(rate, {}).setdefault(pipeline.name, []).append(step)
     highest = _highest(bench, pipelines, steps, rates, args)
     return warmup, steps, highest
+
+
+def _measure_more(
+    bench: Bench,
+    pipeline: Pipeline,
+    rates: list[float],
+    steps: dict[float, dict[str, list[Step]]],
+    args: argparse.Namespace,
+) -> tuple[Step, dict[str, Any]]:
+    """Another pipeline after the others: its warm-up step (in which its workers share
+    out the partitions), its steps at each rate (added to ``steps``) and its highest
+    sustained rate."""
+    warm = bench.step(pipeline, WARMUP_RATE, WARMUP_S, WARMUP_DRAIN_S, WARMUP_DRAIN_S)
+    if warm.missing:
+        raise RuntimeError(f"{pipeline.name}: {warm.missing} warm-up events without an output")
+    for _ in range(args.repeats):
+        for rate in rates:
+            steps.setdefault(rate, {}).setdefault(pipeline.name, []).append(
+                bench.step(pipeline, rate, args.seconds)
+            )
+    return warm, _highest(bench, [pipeline], steps, rates, args)[pipeline.name]
 
 
 def main() -> None:
@@ -725,7 +988,19 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, default=None, help="directory of py-spy profiles of the engine"
     )
+    parser.add_argument(
+        "--mix",
+        default=DEFAULT_MIX,
+        help="shares of location, booking (searches) and social events, e.g. booking=1",
+    )
+    parser.add_argument(
+        "--workers", type=int, choices=(1, 2), default=2, help="2: also measure two engine workers"
+    )
     args = parser.parse_args()
+    try:
+        mix = parse_mix(args.mix)
+    except ValueError as exc:
+        parser.error(str(exc))
     rates = sorted({float(rate) for rate in args.rates.split(",")})
     began = time.perf_counter()
     customers = [f"bench-customer-{i}" for i in range(args.customers)]
@@ -754,16 +1029,36 @@ def main() -> None:
                 Pipeline(
                     ENGINE,
                     engine,
-                    BOOKING.name,
+                    None,
                     DECISIONS.name,
                     _read_decision,
+                    world.engine.stream_app_id,
                     partial(_engine_flushes, engine),
                 ),
-                Pipeline(PASSTHROUGH, passthrough, INPUT.name, OUTPUT.name, _read_copy),
+                Pipeline(
+                    PASSTHROUGH,
+                    passthrough,
+                    INPUT.name,
+                    OUTPUT.name,
+                    _read_copy,
+                    world.passthrough.stream_app_id,
+                ),
             ]
-            searches = Searches(customers, world.routes, args.seed)
-            bench = Bench(world.engine, searches, producer, args.profile)
+            events = Mix(customers, world.routes, args.seed, mix)
+            bench = Bench(world.engine, events, producer, args.profile)
             warmup, steps, highest = _measure(bench, pipelines, rates, args)
+            if args.workers == 2:
+                with WorkerProcess(world.engine, f"{ENGINE}-2", root) as second:
+                    second.wait_ready()
+                    two = replace(
+                        pipelines[0],
+                        name=ENGINE_X2,
+                        flushes=partial(_engine_flushes, engine, second),
+                        also=(second,),
+                    )
+                    warmup[ENGINE_X2], highest[ENGINE_X2] = _measure_more(
+                        bench, two, rates, steps, args
+                    )
 
     setup = {"stack_s": stack_s, **world.setup_s, "engine_ready_s": ready_s}
     setup.update({f"engine_holds_{what}_s": seconds for what, seconds in held.items()})
@@ -774,6 +1069,8 @@ def main() -> None:
         "seconds": args.seconds,
         "repeats": args.repeats,
         "rates": rates,
+        "mix": mix,
+        "workers": args.workers,
         "model": world.model,
         "campaign": world.campaign,
         "sailings": world.sailings,
