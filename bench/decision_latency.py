@@ -1,47 +1,64 @@
-"""Decision latency: from a search's produce time to its decision record, at fixed input
-rates, beside a worker that does no work, in the same run.
+"""Event-to-decision latency and throughput at fixed input rates, beside a worker that
+does no work, and with one engine worker beside two, in the same run.
 
 Starts the local stack on free ports in a temporary directory; trains the bootstrap model
 into a temporary registry (the champion); writes one active campaign (the ``search``
 trigger, every route, SMS in every language), SMS consent for each of ``--customers``
 customers and the sailings of the coming week. Two workers run side by side:
 
-- ``engine``: one ``faust -A streams.app worker`` (decisions on the wall clock); a search
-  on ``events.booking`` becomes one record on ``offers.decisions`` whose
-  ``trigger_event_id`` is the search's ``event_id``;
+- ``engine``: one ``faust -A streams.app worker`` (decisions on the wall clock);
 - ``passthrough``: one ``faust -A bench.passthrough worker``, which copies each record of
   ``bench.passthrough.in`` to ``bench.passthrough.out`` (consume, produce, nothing else).
 
-A step feeds one of them searches (customers drawn from the pool, the routes of the
-network that have a sailing in the coming week, unique ids, event time now, keyed by
-customer) at a fixed rate for ``--seconds``, each record stamped with its send time. An
-event's latency is its output record's Kafka timestamp (set by the worker's producer)
-minus its input record's. After the step, the outputs are read from the offsets the
-output topic had before it, until every event has one, ``DRAIN_S`` have passed or none
-came for ``DRAIN_IDLE_S`` (the rest are missing). A step is sustained when at least 97 %
-of its events have an output within 5 s of its last send and p99 is under 2 s.
+The load: location pings, searches and social posts in the shares of ``--mix`` (by
+default half pings, 35 % searches, 15 % posts), customers drawn from the pool, unique
+ids, event time now, keyed by customer; a ping lies near a port (inside its geofence or
+not), a search is on a route with a sailing in the coming week, a post praises the brand
+or complains. The engine reads each from its own topic (``events.location``,
+``events.booking``, ``events.social``); the pass-through reads them all from its input.
+A search always becomes one record on ``offers.decisions`` whose ``trigger_event_id`` is
+the search's ``event_id``, and so does a praising post (a ``positive_social_mention``
+trigger, which no campaign targets); a ping feeds the features, and the geofence
+transitions it causes are triggers decided under their own ids.
+
+A step feeds one pipeline at a fixed rate for ``--seconds``, each record stamped with its
+send time. An event's latency is its output record's Kafka timestamp (set by the worker's
+producer) minus its input record's (the engine's: its searches' and posts'). After the
+step, the outputs are read from the offsets the output topic had before it, until every
+expected event has one (a search, for the engine; every event, for the pass-through),
+``DRAIN_S`` have passed or none came for ``DRAIN_IDLE_S`` (the rest are missing).
+Meanwhile the group's consumer lag on its input topics (end offsets minus committed
+ones) is sampled every second, and read again after the outputs until it stops falling.
+A step is sustained when at least 97 % of its expected events have an output within 5 s
+of its last send, p99 is under 2 s, and the lag left is at most 5 s of input (the
+workers commit every few seconds, so some lag is always left).
 
 After a warm-up step of each (not reported): at each rate of ``--rates``, ``--repeats``
 times, a step of the engine and one of the pass-through in turn (which goes first
 alternates). Then each steps up from its last sustained rate of those, 1.5 times at a
 time, one step per rate, the two still alternating, until a step is not sustained, the
 next rate is one of ``--rates`` it did not sustain, the producer cannot keep the rate or
-``--max-rate`` is passed; its highest sustained rate is the last that was.
+``--max-rate`` is passed; its highest sustained rate is the last that was. With
+``--workers 2`` (the default), a second engine worker then joins the first one's group
+(``engine_x2``: the partitions shared out between two processes), and the same steps
+and step-up are run for the pair.
 
 Each step also records what explains its numbers: the acknowledgement times of its input
-records, the worker's CPU time per event, the machine's load average and, for the engine,
-its feature flushes (a decision waits until its search's feature row is in Redis). The CPU
-each worker uses while idle is measured once, after the warm-up.
+records, the workers' CPU time per event, the machine's load average, the lag over time
+and, for the engine, its feature flushes (a decision waits until its trigger's feature
+row is in Redis). The CPU each worker uses while idle is measured once, after the warm-up.
 
-Prints JSON and a table: per rate, the median p50/p95/p99 of each, the ratios engine /
-pass-through and the CPU per event; the decisions by outcome and reason; the highest
-sustained rate of each.
+Prints JSON and tables: per rate, the median p50/p95/p99 of each, the ratios engine /
+pass-through and the CPU per event; one worker beside two; the decisions by outcome and
+reason; the highest sustained rate of each.
 
 With ``--profile DIR``, py-spy samples the engine's worker during each of its steps
-(collapsed stacks in ``DIR/engine-<rate>-<time>.txt``).
+(collapsed stacks in ``DIR/engine-<rate>-<time>.txt``; ``python -m bench.profiles``
+summarises one).
 
     .venv/bin/python -m bench.decision_latency [--rates 50,200,500] [--seconds 20]
-        [--customers 5000] [--repeats 1] [--max-rate 3000] [--profile DIR]
+        [--customers 5000] [--repeats 1] [--max-rate 3000] [--mix booking=1]
+        [--workers 1] [--profile DIR]
 """
 
 from __future__ import annotations
