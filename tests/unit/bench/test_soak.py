@@ -103,17 +103,17 @@ def test_the_growth_during_the_warm_up_is_left_out() -> None:
     assert points[-1][1] - points[0][1] == 150.0
 
 
-def test_a_small_worker_is_held_to_five_percent_and_a_large_one_to_20_mib() -> None:
-    # 9 MiB more on 100 MiB: below 20 MiB but 9 %
+def test_a_small_worker_is_held_to_five_percent_and_a_large_one_to_10_mib() -> None:
+    # 9 MiB more on 100 MiB: below 10 MiB but 9 %
     small = flatness(series(lambda t: 100.0 + 9.0 * max(t - 360.0, 0) / 1_440), HALF_HOUR_S)
     assert not small.flat
-    assert small.growth_mib < 20.0
+    assert small.growth_mib < 10.0
     assert small.growth_share > 0.05
-    # 25 MiB more on 1,000 MiB: 2.5 % but above 20 MiB
-    large = flatness(series(lambda t: 1_000.0 + 25.0 * max(t - 360.0, 0) / 1_440), HALF_HOUR_S)
+    # 15 MiB more on 1,000 MiB: 1.5 % but above 10 MiB
+    large = flatness(series(lambda t: 1_000.0 + 15.0 * max(t - 360.0, 0) / 1_440), HALF_HOUR_S)
     assert not large.flat
     assert large.growth_share < 0.05
-    assert large.growth_mib > 20.0
+    assert large.growth_mib > 10.0
     # a slight rise well below both
     slight = flatness(series(lambda t: 500.0 + 4.0 * max(t - 360.0, 0) / 1_440), HALF_HOUR_S)
     assert slight.flat
