@@ -21,11 +21,14 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from offers.settings import Settings
 from streams.features.rows import Row
 from streams.metrics import StreamMetrics
+
+if TYPE_CHECKING:  # imported when first used: Feast is slow to import
+    from features.writer import FeatureWriter
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,7 @@ class FeastWriter:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._writer: Any = None
+        self._writer: FeatureWriter | None = None
 
     def __call__(self, batches: Batches) -> None:
         if self._writer is None:
