@@ -14,7 +14,9 @@ from offers_api.state import ApiState
 from streams.decisions.clock import Watermark
 
 
-def get_state(request: Request) -> ApiState:
+async def get_state(request: Request) -> ApiState:
+    """What the running app holds (a coroutine, so that FastAPI does not hand this lookup
+    to a worker thread)."""
     state: ApiState = request.app.state.api
     return state
 

@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            state.close()
+            await state.close()
 
     app = FastAPI(
         title="Moby offers API",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from hmac import compare_digest
@@ -26,6 +27,7 @@ from typing import Annotated, Any, Protocol
 import jwt
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from offers.contracts.base import IDENTIFIER_PATTERN
 from offers.errors import OffersError
@@ -117,17 +119,38 @@ def verify_token(settings: Settings, token: str, now: datetime | None = None) ->
     The signature is checked first, so a token whose payload was altered is refused as
     badly signed before any of its claims is believed. Expiry is checked against ``now``
     (the current time unless given), with :data:`CLOCK_SKEW` of tolerance.
+
+    A token already accepted with the same signing key is not decoded again
+    (:data:`VERIFIED_TOKENS`): only its times are checked again, against ``now``, so the
+    answer is the same as decoding it afresh.
     """
+    key = _signing_key(settings)
+    verified = VERIFIED_TOKENS.get(key, token)
+    if verified is not None:
+        try:
+            return verified.check(_current(now))
+        except AuthError:
+            VERIFIED_TOKENS.forget(key, token)
+            raise
+    claims = _decoded_claims(token, key)
+    verified = _verified_from(claims, _current(now))
+    VERIFIED_TOKENS.put(key, token, verified)
+    return verified.principal
+
+
+def _decoded_claims(token: str, key: str) -> dict[str, Any]:
+    """The claims of a token signed with ``key`` for this API (issuer, audience and every
+    required claim present); :class:`AuthError` says why it is refused."""
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
-            _signing_key(settings),
+            key,
             algorithms=[ALGORITHM],
             audience=AUDIENCE,
             issuer=ISSUER,
             options={
                 "require": list(REQUIRED_CLAIMS),
-                # checked below against an injectable clock
+                # checked by VerifiedToken.check against an injectable clock
                 "verify_exp": False,
                 "verify_iat": False,
                 "verify_nbf": False,
@@ -149,16 +172,29 @@ def verify_token(settings: Settings, token: str, now: datetime | None = None) ->
         raise AuthError("token is malformed") from error
     except jwt.InvalidTokenError as error:
         raise AuthError(f"token is invalid: {error}") from error
-    return _principal_from(claims, _current(now))
+    return claims
 
 
-def _principal_from(claims: dict[str, Any], now: datetime) -> Principal:
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    """What a genuine token says: who it was issued to, and when it was issued and expires.
+    Whether it is valid still depends on the time, so :meth:`check` is asked each time."""
+
+    principal: Principal
+    expires: datetime
+    issued: datetime
+
+    def check(self, now: datetime) -> Principal:
+        """The principal, if the token is valid at ``now``."""
+        _check_times(self.expires, self.issued, now)
+        return self.principal
+
+
+def _verified_from(claims: dict[str, Any], now: datetime) -> VerifiedToken:
+    """The claims of a genuine token, checked: times (at ``now``), subject and role."""
     expires = _timestamp_claim(claims, "exp")
     issued = _timestamp_claim(claims, "iat")
-    if expires <= now - CLOCK_SKEW:
-        raise AuthError(f"token expired at {expires.isoformat()}")
-    if issued > now + CLOCK_SKEW:
-        raise AuthError(f"token is issued in the future ({issued.isoformat()})")
+    _check_times(expires, issued, now)
     subject = claims["sub"]
     if not isinstance(subject, str) or not is_identifier(subject):
         raise AuthError("token subject is not an id (1 to 64 letters, digits or _.:-)")
@@ -166,7 +202,16 @@ def _principal_from(claims: dict[str, Any], now: datetime) -> Principal:
         role = Role(claims["role"])
     except ValueError:
         raise AuthError(f"token role {claims['role']!r} is unknown") from None
-    return Principal(subject=subject, role=role)
+    return VerifiedToken(Principal(subject=subject, role=role), expires, issued)
+
+
+def _check_times(expires: datetime, issued: datetime, now: datetime) -> None:
+    """:class:`AuthError` unless a token so issued and expiring is valid at ``now``, with
+    :data:`CLOCK_SKEW` of tolerance either way."""
+    if expires <= now - CLOCK_SKEW:
+        raise AuthError(f"token expired at {expires.isoformat()}")
+    if issued > now + CLOCK_SKEW:
+        raise AuthError(f"token is issued in the future ({issued.isoformat()})")
 
 
 def _timestamp_claim(claims: dict[str, Any], name: str) -> datetime:
@@ -185,6 +230,59 @@ def _current(now: datetime | None) -> datetime:
     if now.tzinfo is None:
         raise ValueError("times must be timezone-aware")
     return now
+
+
+TOKEN_CACHE_SIZE = 16_384
+"""Tokens kept verified by one process (:data:`VERIFIED_TOKENS`), a few hundred bytes each."""
+
+
+class VerifiedTokens:
+    """The tokens this process has accepted, by signing key and token, so that a token
+    presented again is not decoded and its signature not checked again: that is most of
+    the work of authenticating a request.
+
+    Only a token that passed every check is kept, with what it says; its times are checked
+    again at each use (:meth:`VerifiedToken.check`), so it stops being accepted when it
+    expires. The signing key is part of the lookup: a token checked with one secret is
+    never accepted under another (a rotated ``OFFERS_SECRET_KEY``). Nothing else revokes
+    an access token: it is valid until it expires. At most ``size`` tokens are kept; the
+    oldest go first.
+    """
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError("a cache of tokens must keep at least one")
+        self._size = size
+        self._tokens: dict[tuple[str, str], VerifiedToken] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def get(self, key: str, token: str) -> VerifiedToken | None:
+        """What ``token``, checked with the signing key ``key``, says; None if not kept."""
+        return self._tokens.get((key, token))
+
+    def put(self, key: str, token: str, verified: VerifiedToken) -> None:
+        """Keep a token that passed every check with the signing key ``key``."""
+        with self._lock:
+            if (key, token) not in self._tokens:
+                while len(self._tokens) >= self._size:
+                    del self._tokens[next(iter(self._tokens))]
+            self._tokens[(key, token)] = verified
+
+    def forget(self, key: str, token: str) -> None:
+        """Drop a token (one that is no longer valid)."""
+        with self._lock:
+            self._tokens.pop((key, token), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
+
+VERIFIED_TOKENS = VerifiedTokens(TOKEN_CACHE_SIZE)
+"""The tokens :func:`verify_token` has accepted in this process."""
 
 
 # API keys
@@ -305,10 +403,18 @@ _API_KEY = APIKeyHeader(
 )
 
 
-def get_api_key_store(request: Request) -> ApiKeyStore:
-    """The API keys the running app accepts: its store in Redis (``ApiState.api_keys``)."""
+async def get_api_key_store(request: Request) -> ApiKeyStore:
+    """The API keys the running app accepts: its store in Redis (``ApiState.api_keys``).
+    Only looked up, never read here, so a coroutine: FastAPI runs it on the event loop."""
     store: ApiKeyStore = request.app.state.api.api_keys
     return store
+
+
+async def current_settings() -> Settings:
+    """The process-wide settings (:func:`~offers.settings.get_settings`), which tokens are
+    checked against. Read once and kept, so getting them never blocks: a coroutine, which
+    FastAPI runs on the event loop rather than handing it to a worker thread."""
+    return get_settings()
 
 
 def _unauthorized(detail: str, *, invalid: bool) -> HTTPException:
@@ -322,15 +428,19 @@ def _unauthorized(detail: str, *, invalid: bool) -> HTTPException:
     )
 
 
-def get_principal(
+async def get_principal(
     request: Request,
-    settings: Annotated[Settings, Depends(get_settings)],
+    settings: Annotated[Settings, Depends(current_settings)],
     store: Annotated[ApiKeyStore, Depends(get_api_key_store)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)],
     api_key: Annotated[str | None, Security(_API_KEY)],
 ) -> Principal:
     """The caller, from ``Authorization: Bearer <token>`` or ``X-API-Key: <key>``; 401
-    (with ``WWW-Authenticate: Bearer``) saying why if neither identifies one."""
+    (with ``WWW-Authenticate: Bearer``) saying why if neither identifies one.
+
+    A token is checked on the event loop (CPU only, and mostly answered by
+    :data:`VERIFIED_TOKENS`); an API key is looked up in its store, which may block on
+    Redis, so in a worker thread."""
     del bearer  # declared for the OpenAPI security scheme; the raw header is read below
     authorization = request.headers.get("Authorization")
     if authorization and api_key:
@@ -339,7 +449,7 @@ def get_principal(
         )
     if api_key:
         try:
-            return store.verify(api_key)
+            return await run_in_threadpool(store.verify, api_key)
         except AuthError as error:
             raise _unauthorized(error.reason, invalid=True) from error
     if not authorization:
@@ -376,7 +486,7 @@ class RequireRole:
             raise ValueError("RequireRole needs at least one role")
         self.roles = roles
 
-    def __call__(self, principal: CurrentPrincipal) -> Principal:
+    async def __call__(self, principal: CurrentPrincipal) -> Principal:
         try:
             return require(principal, *self.roles)
         except AuthError as error:
@@ -393,7 +503,7 @@ class RequireSelfOr:
         self.roles = roles
         self.path_param = path_param
 
-    def __call__(self, request: Request, principal: CurrentPrincipal) -> Principal:
+    async def __call__(self, request: Request, principal: CurrentPrincipal) -> Principal:
         customer_id = request.path_params.get(self.path_param)
         if not isinstance(customer_id, str):
             raise RuntimeError(f"route has no path parameter {self.path_param!r}")

@@ -1,12 +1,13 @@
 """What the API holds while it runs: the state-topic writer and views, the event producer,
-the stores in Redis (contacts, offers, delivery statuses, API keys). Built once in the
-app's lifespan from the settings, closed at shutdown."""
+the stores in Redis (contacts, offers, delivery statuses, API keys, request windows). Built
+once in the app's lifespan from the settings, closed at shutdown."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 
 from offers.contacts import ContactStore
 from offers.delivery_status import StatusBook
@@ -16,6 +17,7 @@ from offers.state.campaigns import CampaignStore
 from offers.state.compacted import TopicWriter
 from offers.state.consent import ConsentStore
 from offers_api.credentials import RedisApiKeyStore
+from offers_api.rate_limit import RedisRequestWindows, RequestWindows
 from offers_api.security import ApiKeyStore
 
 
@@ -30,12 +32,18 @@ class ApiState:
     offers: OfferBook
     statuses: StatusBook
     api_keys: ApiKeyStore
+    request_windows: RequestWindows
+    """The callers' rate-limit windows (:mod:`offers_api.rate_limit`)."""
     redis: Redis
+    async_redis: AsyncRedis
+    """The same Redis for what the API awaits on the event loop (it may only be used there:
+    its connections belong to the loop that opened them)."""
 
     @classmethod
     def open(cls, settings: Settings) -> ApiState:
         writer = TopicWriter(settings.kafka_bootstrap)
         redis = Redis.from_url(settings.redis_url)
+        async_redis = AsyncRedis.from_url(settings.redis_url)
         consent = ConsentStore(settings.kafka_bootstrap, writer)
         campaigns = CampaignStore(settings.kafka_bootstrap, writer)
         consent.view.wait_until_current()
@@ -50,11 +58,14 @@ class ApiState:
             offers=OfferBook(redis),
             statuses=StatusBook(redis),
             api_keys=RedisApiKeyStore(redis),
+            request_windows=RedisRequestWindows(redis, async_redis),
             redis=redis,
+            async_redis=async_redis,
         )
 
-    def close(self) -> None:
+    async def close(self) -> None:
         self.campaigns.close()
         self.consent.close()
         self.writer.close()
         self.redis.close()
+        await self.async_redis.aclose()

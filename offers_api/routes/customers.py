@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, HTTPException
+from starlette.concurrency import run_in_threadpool
 
 from offers.contracts import (
     ConsentScope,
@@ -41,11 +42,13 @@ Limited = Depends(RateLimit("customer"))
 
 
 @router.get("/offers", response_model=list[StoredOffer], dependencies=[Limited])
-def current_offers(
+async def current_offers(
     customer_id: CustomerId, state: StateDep, principal: CustomerOrAdmin
 ) -> list[StoredOffer]:
     """The customer's offers that are neither expired nor redeemed, soonest expiry first."""
-    return state.offers.current(customer_id, datetime.now(UTC))
+    # A coroutine, so that the answer is validated and serialised on the event loop; the
+    # offer book blocks on Redis, so it is read in a worker thread.
+    return await run_in_threadpool(state.offers.current, customer_id, datetime.now(UTC))
 
 
 @router.post(

@@ -54,7 +54,7 @@ LINK_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def linked_offer(token: str, request: Request, state: StateDep, now: EngineNow) -> StoredOffer:
+def linked_offer(token: str, state: StateDep, now: EngineNow) -> StoredOffer:
     """The offer of a genuine token that has not expired at the engine's ``now``, within
     the link's rate limit."""
     try:
@@ -63,7 +63,7 @@ def linked_offer(token: str, request: Request, state: StateDep, now: EngineNow) 
         raise HTTPException(status_code=410, detail=str(error)) from None
     except InvalidRedemption as error:
         raise HTTPException(status_code=404, detail=str(error)) from None
-    LINK_LIMIT(request, Principal(decision_id, Role.CUSTOMER))
+    LINK_LIMIT.check(state, Principal(decision_id, Role.CUSTOMER))
     offer = state.offers.by_decision(decision_id)
     if offer is None:
         raise HTTPException(

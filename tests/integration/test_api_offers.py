@@ -1,24 +1,27 @@
 """A customer's offers and their redemption, and a campaign's report, through the API on
 the real broker and Redis: idempotent redemption, owner, expiry and budget checks, the
-redemption event, and the roles that are refused."""
+redemption event, the roles that are refused, and the rate limit in front of them."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 
 from offers.contracts import CustomerResponse, DecisionOutcome, OfferDecision, decode
 from offers.offer_book import OfferBook, StoredOffer
 from offers.roles import Role
 from offers.settings import Settings
 from offers.topics import RESPONSES
+from offers_api.rate_limit import Admission, RedisRequestWindows
 from tests.integration.api_client import api, bearer
 from tests.integration.kafka_io import end_offsets, produce, read_records
 from tests.unit.campaigns.factories import runnable_wire
@@ -222,3 +225,53 @@ def test_a_campaigns_report_counts_its_decisions(
     assert client.get(f"/v1/campaigns/{cid}/report", headers=customer).status_code == 403
     missing = client.get("/v1/campaigns/cmp-missing/report", headers=marketer)
     assert missing.status_code == 404
+
+
+def test_reading_offers_beyond_the_rate_limit_gets_429(
+    stack_settings: Settings, book: OfferBook
+) -> None:
+    limited = Settings(**{**stack_settings.model_dump(), "api_rate_per_minute": 2})
+    me = fresh("c")
+    give(book, me, "cmp-any")
+    headers = bearer(limited, me, Role.CUSTOMER)
+    with api(limited) as client:
+        responses = [client.get(f"/v1/customers/{me}/offers", headers=headers) for _ in range(3)]
+    assert [r.status_code for r in responses[:2]] == [200, 200]
+    assert [len(r.json()) for r in responses[:2]] == [1, 1]
+    assert responses[2].status_code == 429
+    assert responses[2].json() == {"detail": "more than 2 requests a minute to customer routes"}
+    assert 1 <= int(responses[2].headers["Retry-After"]) <= 60
+
+
+def test_the_request_windows_slide_and_keep_no_refused_request(
+    redis: Redis, stack_settings: Settings
+) -> None:
+    """The rate limit's Lua script on the real Redis, from the blocking and the asyncio
+    client alike: a window holds at most the limit, a refused request is not kept, and the
+    oldest request says when to retry."""
+    asyncio.run(slide_a_window(redis, AsyncRedis.from_url(stack_settings.redis_url)))
+
+
+async def slide_a_window(redis: Redis, async_redis: AsyncRedis) -> None:
+    windows = RedisRequestWindows(redis, async_redis)
+    key = f"rate:test:{fresh('c')}"
+    start = 1_800_000_030.0
+
+    async def admit(second: float, asynchronously: bool = False) -> Admission:
+        now = start + second
+        member = f"{now:.6f}:{uuid.uuid4().hex[:8]}"
+        if asynchronously:
+            return await windows.admit_async(key, now, member, 2)
+        return windows.admit(key, now, member, 2)
+
+    try:
+        assert await admit(0) == Admission(admitted=True, oldest=start)
+        assert await admit(20, asynchronously=True) == Admission(admitted=True, oldest=start)
+        assert await admit(45) == Admission(admitted=False, oldest=start)
+        assert await admit(59, asynchronously=True) == Admission(admitted=False, oldest=start)
+        assert redis.zcard(key) == 2
+        assert await admit(60.5) == Admission(admitted=True, oldest=start + 20)
+        assert await admit(70) == Admission(admitted=False, oldest=start + 20)
+        assert 0 < cast("int", redis.ttl(key)) <= 61
+    finally:
+        await async_redis.aclose()

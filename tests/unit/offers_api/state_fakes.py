@@ -25,6 +25,7 @@ from offers.offer_book import (
 )
 from offers.settings import Settings
 from offers_api.main import create_app
+from offers_api.rate_limit import WINDOW_S, Admission
 
 
 @dataclass
@@ -91,6 +92,16 @@ class MemoryOfferBook:
     def by_decision(self, decision_id: str) -> StoredOffer | None:
         return self.offers.get(decision_id)
 
+    def current(self, customer_id: str, now: datetime) -> list[StoredOffer]:
+        held = [
+            offer
+            for offer in self.offers.values()
+            if offer.customer_id == customer_id
+            and offer.expires_at > now
+            and offer.redeemed_at is None
+        ]
+        return sorted(held, key=lambda offer: offer.expires_at)
+
     def redeem_offer(
         self, offer: StoredOffer, now: datetime, limits: RedemptionLimits
     ) -> Redemption:
@@ -119,56 +130,36 @@ class MemoryCampaigns:
         return SimpleNamespace(campaign_id=campaign_id, budget=self.budgets[campaign_id])
 
 
-class _Pipeline:
-    """The sorted-set commands of the rate limit, applied at once, as MULTI/EXEC would."""
+@dataclass
+class MemoryRequestWindows:
+    """The rate limit's windows (``offers_api.rate_limit.RedisRequestWindows``) in dicts:
+    what its Lua script does, step by step."""
 
-    def __init__(self, redis: CountingRedis) -> None:
-        self._redis = redis
-        self._results: list[Any] = []
+    windows: dict[str, dict[str, float]] = field(default_factory=dict)
 
-    def _set(self, key: str) -> dict[str, float]:
-        return self._redis.sorted_sets.setdefault(key, {})
-
-    def zremrangebyscore(self, key: str, low: str, high: float) -> None:
-        members = self._set(key)
-        gone = [m for m, score in members.items() if score <= high]
-        for member in gone:
+    def admit(self, key: str, now: float, member: str, limit: int) -> Admission:
+        members = self.windows.setdefault(key, {})
+        for gone in [m for m, score in members.items() if score <= now - WINDOW_S]:
+            del members[gone]
+        members[member] = now
+        oldest = min(members.values())
+        if len(members) > limit:
             del members[member]
-        self._results.append(len(gone))
+            return Admission(admitted=False, oldest=oldest)
+        return Admission(admitted=True, oldest=oldest)
 
-    def zadd(self, key: str, mapping: dict[str, float]) -> None:
-        self._set(key).update(mapping)
-        self._results.append(len(mapping))
-
-    def zcard(self, key: str) -> None:
-        self._results.append(len(self._set(key)))
-
-    def zrange(self, key: str, start: int, end: int, withscores: bool = False) -> None:
-        ordered = sorted(self._set(key).items(), key=lambda item: item[1])
-        self._results.append(ordered[start : end + 1])
-
-    def expire(self, key: str, seconds: int) -> None:
-        self._results.append(True)
-
-    def execute(self) -> list[Any]:
-        return self._results
+    async def admit_async(self, key: str, now: float, member: str, limit: int) -> Admission:
+        return self.admit(key, now, member, limit)
 
 
 @dataclass
 class CountingRedis:
-    """The Redis commands the routes use directly: request rate windows and the watermark."""
+    """The Redis commands the routes use directly: the decision workers' watermark."""
 
     values: dict[str, bytes] = field(default_factory=dict)
-    sorted_sets: dict[str, dict[str, float]] = field(default_factory=dict)
-
-    def pipeline(self, transaction: bool = True) -> _Pipeline:
-        return _Pipeline(self)
 
     def get(self, key: str) -> bytes | None:
         return self.values.get(key)
-
-    def zrem(self, key: str, member: str) -> int:
-        return int(self.sorted_sets.get(key, {}).pop(member, None) is not None)
 
     def register_script(self, script: str) -> Any:
         return None
@@ -183,6 +174,7 @@ def api_client(settings: Settings, **state: Any) -> tuple[TestClient, SimpleName
         statuses=MemoryStatusBook(),
         offers=MemoryOfferBook(),
         campaigns=MemoryCampaigns(),
+        request_windows=MemoryRequestWindows(),
         redis=CountingRedis(),
     )
     for name, value in state.items():

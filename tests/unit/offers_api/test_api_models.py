@@ -17,9 +17,9 @@ from fastapi.testclient import TestClient
 from models.features import FEATURE_NAMES, FeatureEncoder
 from models.registry import ModelRegistry
 from offers.roles import Role
-from offers.settings import Settings, get_settings
+from offers.settings import Settings
 from offers_api.credentials import InMemoryApiKeyStore
-from offers_api.security import issue_token
+from offers_api.security import current_settings, issue_token
 from tests.unit.offers_api.state_fakes import api_client
 
 HOUR = timedelta(hours=1)
@@ -79,7 +79,7 @@ def client(settings: Settings) -> TestClient:
     test_client, _ = api_client(settings, api_keys=InMemoryApiKeyStore())
     app = test_client.app
     assert isinstance(app, FastAPI)
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[current_settings] = lambda: settings
     return test_client
 
 

@@ -3,6 +3,7 @@ and the key stores and operators' command line (offers_api.credentials)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import hmac
@@ -31,13 +32,17 @@ from offers_api.security import (
     CLOCK_SKEW,
     ISSUER,
     REQUIRED_CLAIMS,
+    VERIFIED_TOKENS,
     AuthError,
     CurrentPrincipal,
     Principal,
     RequireRole,
     RequireSelfOr,
     StoredApiKey,
+    VerifiedToken,
+    VerifiedTokens,
     check_api_key,
+    current_settings,
     get_api_key_store,
     hash_api_key,
     issue_token,
@@ -189,6 +194,87 @@ def test_issue_refuses_nonsense(settings: Settings) -> None:
         issue_token(settings, "alice", Role.ADMIN, timedelta(days=31))
     with pytest.raises(ValueError, match="timezone-aware"):
         issue_token(settings, "alice", Role.ADMIN, HOUR, now=NOW.replace(tzinfo=None))
+
+
+# Tokens already verified
+
+
+@pytest.fixture
+def verified() -> Iterator[VerifiedTokens]:
+    """The process' cache of verified tokens, empty at the start and end of a test."""
+    VERIFIED_TOKENS.clear()
+    yield VERIFIED_TOKENS
+    VERIFIED_TOKENS.clear()
+
+
+def test_an_accepted_token_is_kept(settings: Settings, verified: VerifiedTokens) -> None:
+    token = issue_token(settings, "c-001", Role.CUSTOMER, HOUR, now=NOW)
+    assert verify_token(settings, token, now=NOW) == Principal("c-001", Role.CUSTOMER)
+    assert verified.get(SECRET, token) is not None
+    assert verify_token(settings, token, now=NOW) == Principal("c-001", Role.CUSTOMER)
+    assert len(verified) == 1
+
+
+def test_a_kept_token_still_expires(settings: Settings, verified: VerifiedTokens) -> None:
+    token = issue_token(settings, "c-001", Role.CUSTOMER, HOUR, now=NOW)
+    verify_token(settings, token, now=NOW)
+    error = refused(settings, token, now=NOW + HOUR + CLOCK_SKEW)
+    assert error.reason == "token expired at 2025-06-01T09:00:00+00:00"
+    assert verified.get(SECRET, token) is None  # dropped once expired
+
+
+def test_a_kept_token_is_checked_against_each_moment(
+    settings: Settings, verified: VerifiedTokens
+) -> None:
+    token = issue_token(settings, "c-001", Role.CUSTOMER, HOUR, now=NOW)
+    verify_token(settings, token, now=NOW)
+    error = refused(settings, token, now=NOW - CLOCK_SKEW - timedelta(seconds=1))
+    assert error.reason == "token is issued in the future (2025-06-01T08:00:00+00:00)"
+
+
+def test_a_kept_token_is_refused_under_a_rotated_secret(
+    settings: Settings, verified: VerifiedTokens
+) -> None:
+    token = issue_token(settings, "c-001", Role.CUSTOMER, HOUR, now=NOW)
+    verify_token(settings, token, now=NOW)
+    rotated = Settings(environment="test", secret_key=SecretStr(OTHER_SECRET))
+    with pytest.raises(AuthError, match="^token signature is invalid$"):
+        verify_token(rotated, token, now=NOW)
+    assert verified.get(OTHER_SECRET, token) is None
+
+
+def test_an_altered_copy_of_a_kept_token_is_refused(
+    settings: Settings, verified: VerifiedTokens
+) -> None:
+    token = issue_token(settings, "c-001", Role.CUSTOMER, HOUR, now=NOW)
+    verify_token(settings, token, now=NOW)
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["role"] = "admin"
+    tampered = ".".join((header, _b64(json.dumps(claims).encode()), signature))
+    assert refused(settings, tampered).reason == "token signature is invalid"
+
+
+def test_refused_tokens_are_not_kept(settings: Settings, verified: VerifiedTokens) -> None:
+    expired = issue_token(settings, "c-001", Role.CUSTOMER, HOUR, now=NOW - 2 * HOUR)
+    for token in (expired, forge(role="pirate"), forge(sub="a b"), "a.b.c"):
+        with pytest.raises(AuthError):
+            verify_token(settings, token, now=NOW)
+    assert len(verified) == 0
+
+
+def test_the_cache_keeps_at_most_its_size_dropping_the_oldest() -> None:
+    cache = VerifiedTokens(2)
+    entry = VerifiedToken(Principal("c-001", Role.CUSTOMER), NOW + HOUR, NOW)
+    for token in ("t1", "t2", "t3"):
+        cache.put(SECRET, token, entry)
+    assert len(cache) == 2
+    assert cache.get(SECRET, "t1") is None
+    assert cache.get(SECRET, "t3") is entry
+    cache.put(SECRET, "t3", entry)  # kept again: nothing else is dropped
+    assert cache.get(SECRET, "t2") is entry
+    with pytest.raises(ValueError):
+        VerifiedTokens(0)
 
 
 # API keys
@@ -409,7 +495,7 @@ def client(settings: Settings, store: InMemoryApiKeyStore) -> Iterator[TestClien
     def offers(customer_id: str, principal: CustomerData) -> dict[str, str]:
         return {"customer": customer_id, "by": principal.subject}
 
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[current_settings] = lambda: settings
     app.dependency_overrides[get_api_key_store] = lambda: store
     with TestClient(app) as test_client:
         yield test_client
@@ -533,17 +619,49 @@ def test_openapi_declares_both_schemes(client: TestClient) -> None:
     }
 
 
+def test_a_token_accepted_before_is_refused_once_it_expires(
+    client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = issue_token(settings, "alice", Role.MARKETER, HOUR)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/whoami", headers=headers).status_code == 200
+    assert client.get("/whoami", headers=headers).status_code == 200  # from the cache
+    later = datetime.now(UTC) + HOUR + CLOCK_SKEW
+    monkeypatch.setattr(security, "_current", lambda now: later)
+    response = client.get("/whoami", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["detail"].startswith("token expired at ")
+
+
+def test_a_token_accepted_before_is_refused_once_the_secret_rotates(
+    client: TestClient, settings: Settings
+) -> None:
+    token = issue_token(settings, "alice", Role.MARKETER, HOUR)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/whoami", headers=headers).status_code == 200
+    rotated = Settings(environment="test", secret_key=SecretStr(OTHER_SECRET))
+    app = client.app
+    assert isinstance(app, FastAPI)
+    app.dependency_overrides[current_settings] = lambda: rotated
+    assert_401(client.get("/whoami", headers=headers), "token signature is invalid")
+    fresh = issue_token(rotated, "alice", Role.MARKETER, HOUR)
+    assert client.get("/whoami", headers={"Authorization": f"Bearer {fresh}"}).json() == {
+        "subject": "alice",
+        "role": "marketer",
+    }
+
+
 def test_the_key_store_is_the_running_apps(settings: Settings) -> None:
     store = InMemoryApiKeyStore()
     app = FastAPI()
     app.state.api = SimpleNamespace(api_keys=store)  # what the lifespan sets: an ApiState
-    assert get_api_key_store(Request({"type": "http", "app": app})) is store
+    assert asyncio.run(get_api_key_store(Request({"type": "http", "app": app}))) is store
 
     @app.get("/whoami")
     def whoami(principal: CurrentPrincipal) -> dict[str, str]:
         return {"subject": principal.subject}
 
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[current_settings] = lambda: settings
     key = store.issue(Principal("crm-sync", Role.MARKETER))
     with TestClient(app) as client:
         assert client.get("/whoami", headers={"X-API-Key": key}).json() == {"subject": "crm-sync"}
