@@ -423,6 +423,14 @@ class Step:
     outcomes: dict[str, int] = field(default_factory=dict)
 
 
+def paced_producer(settings: Settings, client_id: str) -> KafkaProducer:
+    """The producer a step sends with: each record sent at once (no linger) and
+    acknowledged by every replica, so its send time is its produce time."""
+    return KafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=0, client_id=client_id
+    )
+
+
 def _acked(acks: list[float], stamp: int, metadata: object) -> None:
     """On the producer's thread: the record sent at ``stamp`` is acknowledged."""
     acks.append(float(time.time_ns() // 1_000_000 - stamp))
@@ -1025,12 +1033,7 @@ def main() -> None:
     with temporary_stack() as (live, root):
         stack_s = time.perf_counter() - began
         world = _prepare(live, root, customers, args.seed)
-        producer = KafkaProducer(
-            bootstrap_servers=live.kafka_bootstrap,
-            acks="all",
-            linger_ms=0,
-            client_id="bench-decision-latency",
-        )
+        producer = paced_producer(live, "bench-decision-latency")
         with (
             closing(producer),
             WorkerProcess(world.engine, ENGINE, root) as engine,

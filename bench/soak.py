@@ -75,7 +75,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, cast
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 from redis import Redis
 
 from bench.decision_latency import (
@@ -92,6 +92,7 @@ from bench.decision_latency import (
     _engine_holds,
     _prepare,
     _read_decision,
+    paced_producer,
 )
 from bench.stack import temporary_stack
 from offers.settings import Settings
@@ -522,12 +523,7 @@ def _run(args: argparse.Namespace) -> tuple[SoakRun, DecisionReader]:
     customers = [f"bench-customer-{i}" for i in range(args.customers)]
     with temporary_stack() as (live, root):
         world = _prepare(live, root, customers, args.seed)
-        producer = KafkaProducer(
-            bootstrap_servers=live.kafka_bootstrap,
-            acks="all",
-            linger_ms=0,
-            client_id="bench-soak",
-        )
+        producer = paced_producer(live, "bench-soak")
         with (
             closing(producer),
             closing(Redis.from_url(world.engine.redis_url)) as redis,
