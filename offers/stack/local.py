@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 from offers.errors import StackError
 from offers.settings import Settings
@@ -35,6 +38,8 @@ log = logging.getLogger(__name__)
 
 KAFKA_START_TIMEOUT = 90.0
 REDIS_START_TIMEOUT = 15.0
+
+Service = Literal["kafka", "redis"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +162,52 @@ class LocalStack:
         except BaseException:
             self.down()
             raise
+        return self.state
+
+    def stop_service(self, service: Service, *, kill: bool = False) -> None:
+        """Stop the broker or Redis alone (SIGTERM, or SIGKILL with ``kill``), keeping its
+        data and its port, until :meth:`start_service` starts it again: a fault to live
+        through, as a crash or a restart of that service would be."""
+        state = self._running()
+        pid = state.kafka_pid if service == "kafka" else state.redis_pid
+        proc = next((p for p in self._children if p.pid == pid), None)
+        if kill:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        stop_pid(pid, reap=proc.poll if proc is not None else None)
+        if proc is not None:
+            proc.wait()
+            self._children.remove(proc)
+
+    def start_service(self, service: Service) -> float:
+        """Start the broker or Redis again on its port and data, after
+        :meth:`stop_service`; the seconds until it answered."""
+        state = self._running()
+        started = time.monotonic()
+        if service == "kafka":
+            layout = BrokerLayout(self.root / "kafka", state.kafka_port, state.controller_port)
+            proc = self._spawn(
+                start_broker(broker_jars(self.settings), self.settings, layout, detach=self.detach)
+            )
+            self.state = replace(state, kafka_pid=proc.pid)
+            wait_until(lambda: broker_answers(layout.bootstrap), timeout=KAFKA_START_TIMEOUT,
+                       what=f"the Kafka broker (log: {layout.log_path})",
+                       alive=lambda: proc.poll() is None)  # fmt: skip
+        else:
+            cache = RedisLayout(self.root / "redis", state.redis_port)
+            proc = self._spawn(start_redis(cache, detach=self.detach))
+            self.state = replace(state, redis_pid=proc.pid)
+            wait_until(lambda: redis_answers(cache.url), timeout=REDIS_START_TIMEOUT,
+                       what=f"Redis (log: {cache.log_path})",
+                       alive=lambda: proc.poll() is None)  # fmt: skip
+        state_path(self.root).write_text(json.dumps(asdict(self.state), indent=2))
+        return time.monotonic() - started
+
+    def _running(self) -> StackState:
+        if self.state is None:
+            raise StackError("the stack is not running")
         return self.state
 
     def _spawn(self, proc: subprocess.Popen[bytes]) -> subprocess.Popen[bytes]:

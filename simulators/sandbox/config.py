@@ -74,17 +74,28 @@ class SandboxConfig:
     """``Retry-After`` of 429 responses, in seconds."""
     latency_s: float = 0.0
     """Added to every send request (Twilio and Graph) before it is handled."""
+    slow_rate: float = 0.0
+    """Share of send requests delayed by ``slow_s`` more before they are handled: a
+    provider answering late, after the client gave up when ``slow_s`` exceeds its timeout
+    (the message is still created, as a real provider may)."""
+    slow_s: float = 0.0
     seed: int = 0
     """Seeds faults, outcomes and identifiers."""
 
     def __post_init__(self) -> None:
-        for name in ("failure_rate", "read_rate", "rate_limit_rate", "server_error_rate"):
+        for name in (
+            "failure_rate",
+            "read_rate",
+            "rate_limit_rate",
+            "server_error_rate",
+            "slow_rate",
+        ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, not {value}")
         if self.rate_limit_rate + self.server_error_rate > 1.0:
             raise ValueError("rate_limit_rate + server_error_rate must not exceed 1")
-        for name in ("callback_delay_s", "callback_retry_delay_s", "latency_s"):
+        for name in ("callback_delay_s", "callback_retry_delay_s", "latency_s", "slow_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
         if self.callback_timeout_s <= 0:

@@ -189,8 +189,8 @@ def graph_routes(sandbox: Sandbox) -> APIRouter:
         """Latency, path, token, object, then injected faults; the JSON body if all pass.
         ``phone_number_id`` is ``None`` for Messenger."""
         config = sandbox.config
-        if config.latency_s:
-            await asyncio.sleep(config.latency_s)
+        if delay := sandbox.send_delay():
+            await asyncio.sleep(delay)
         if not VERSION.fullmatch(version):
             raise GraphError(400, 2500, f"Unknown path components: /{version}")
         check_token(request, token)

@@ -36,6 +36,7 @@ class Sandbox:
             for name in PROVIDERS
         }
         self._outcomes = random.Random(f"{self._config.seed}:outcomes")
+        self._slowness = random.Random(f"{self._config.seed}:slowness")
         self._queue_free_at: dict[str, float] = {}
         self.background = Background()
         self.webhooks = WebhookPoster(self.store, lambda: self.config)
@@ -93,6 +94,7 @@ class Sandbox:
                 self._config = config
             current = self._config
             self._outcomes = random.Random(f"{current.seed}:outcomes")
+            self._slowness = random.Random(f"{current.seed}:slowness")
             self._queue_free_at.clear()
         self.store.reset()
         self.ids.reseed(current.seed)
@@ -122,6 +124,14 @@ class Sandbox:
             time.sleep(0.01)
 
     # Draws for the routes
+
+    def send_delay(self) -> float:
+        """Seconds the next send request waits before it is handled: ``latency_s``, and
+        ``slow_s`` more for a share ``slow_rate`` of requests."""
+        with self._lock:
+            config = self._config
+            slow = config.slow_rate > 0 and self._slowness.random() < config.slow_rate
+        return config.latency_s + (config.slow_s if slow else 0.0)
 
     def draw_undelivered(self) -> bool:
         """Whether the next sent message will not be delivered."""

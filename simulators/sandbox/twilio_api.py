@@ -311,8 +311,8 @@ def twilio_routes(sandbox: Sandbox) -> APIRouter:
     @router.post(MESSAGES_PATH, status_code=201)
     async def create_message(account_sid: str, request: Request) -> Response:
         config = sandbox.config
-        if config.latency_s:
-            await asyncio.sleep(config.latency_s)
+        if delay := sandbox.send_delay():
+            await asyncio.sleep(delay)
         if not authenticated(request, account_sid, config.account_sid, config.auth_token):
             return unauthorised()
         fault = sandbox.faults["twilio"].draw()

@@ -181,3 +181,26 @@ def test_command_line_builds_the_config() -> None:
     args, config = parse(["--port", "9000", "--rate-limit-rate", "0.1", "--seed", "4"])
     assert args.port == 9000
     assert (config.rate_limit_rate, config.seed, config.inbound_url) == (0.1, 4, None)
+
+
+def test_a_share_of_sends_is_slow_by_slow_s_on_top_of_the_latency() -> None:
+    sandbox = Sandbox(SandboxConfig(latency_s=0.01, slow_rate=0.25, slow_s=2.0, seed=5))
+    delays = [sandbox.send_delay() for _ in range(400)]
+    assert set(delays) == {0.01, 2.01}
+    assert 70 <= delays.count(2.01) <= 130
+    again = Sandbox(SandboxConfig(latency_s=0.01, slow_rate=0.25, slow_s=2.0, seed=5))
+    assert [again.send_delay() for _ in range(400)] == delays
+
+
+def test_slow_sends_are_still_handled_after_their_delay() -> None:
+    config = SandboxConfig(slow_rate=1.0, slow_s=0.2, seed=1)
+    started = time.monotonic()
+    responses = twilio_sends(create_app(config), 2)
+    assert time.monotonic() - started >= 0.4
+    assert [response.status_code for response in responses] == [201, 201]
+
+
+@pytest.mark.parametrize("field", ["slow_rate", "slow_s"])
+def test_slowness_cannot_be_negative(field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        SandboxConfig(**{field: -0.5})
