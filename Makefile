@@ -61,6 +61,10 @@ test: kafka lint ## Lint, then every test: unit and integration (real Kafka and 
 test-all: kafka lint ## Every test, the slow scale checks included
 	@$(BIN)/pytest
 
+.PHONY: chaos
+chaos: kafka ## Fault scenarios at full size (workers killed through 100,000 events...): docs/chaos-results.md
+	@CHAOS_SCALE=full CHAOS_RESULTS=docs/chaos-results.md $(BIN)/pytest tests/integration/chaos --timeout 5400
+
 .PHONY: bench
 bench: kafka ## Every benchmark, each on a stack of its own: JSON and RESULTS.md in bench/results/
 	@$(BIN)/python -m bench.run

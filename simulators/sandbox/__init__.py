@@ -92,8 +92,9 @@ Simplified
   request; they are posted in order, one message at a time.
 * Faults (429, 500, 503) hit send requests only, after authentication, each drawn from
   a generator seeded with ``seed``, one per provider; ``latency_s`` delays every send
-  request, ``slow_s`` more a share ``slow_rate`` of them. 429s from Graph also carry
-  ``Retry-After``. Rate limits are drawn, not computed from real request rates.
+  request; the answer to a share ``slow_rate`` of accepted sends comes ``slow_s`` late.
+  429s from Graph also carry ``Retry-After``. Rate limits are drawn, not computed from
+  real request rates.
 * Nothing persists: state lives in memory until :meth:`Sandbox.reset` or shutdown.
 """
 

@@ -75,9 +75,9 @@ class SandboxConfig:
     latency_s: float = 0.0
     """Added to every send request (Twilio and Graph) before it is handled."""
     slow_rate: float = 0.0
-    """Share of send requests delayed by ``slow_s`` more before they are handled: a
-    provider answering late, after the client gave up when ``slow_s`` exceeds its timeout
-    (the message is still created, as a real provider may)."""
+    """Share of accepted sends whose answer comes ``slow_s`` late: the message is created
+    at once, and when ``slow_s`` exceeds the client's timeout, the client never learns it
+    (the answer lost on the way, as happens with real providers)."""
     slow_s: float = 0.0
     seed: int = 0
     """Seeds faults, outcomes and identifiers."""

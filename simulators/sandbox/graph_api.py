@@ -189,8 +189,8 @@ def graph_routes(sandbox: Sandbox) -> APIRouter:
         """Latency, path, token, object, then injected faults; the JSON body if all pass.
         ``phone_number_id`` is ``None`` for Messenger."""
         config = sandbox.config
-        if delay := sandbox.send_delay():
-            await asyncio.sleep(delay)
+        if config.latency_s:
+            await asyncio.sleep(config.latency_s)
         if not VERSION.fullmatch(version):
             raise GraphError(400, 2500, f"Unknown path components: /{version}")
         check_token(request, token)
@@ -227,6 +227,8 @@ def graph_routes(sandbox: Sandbox) -> APIRouter:
             statuses=[StatusChange("sent", accepted_at)],
         )
         sandbox.store.add(record)
+        if late := sandbox.answer_delay():
+            await asyncio.sleep(late)
         return JSONResponse({"recipient_id": psid, "message_id": record.id})
 
     @router.post("/{version}/{phone_number_id}/messages")
@@ -257,6 +259,8 @@ def graph_routes(sandbox: Sandbox) -> APIRouter:
         if body.get("type") == "template":
             sent["message_status"] = "accepted"
         to = body["to"]
+        if late := sandbox.answer_delay():
+            await asyncio.sleep(late)
         return JSONResponse(
             {
                 "messaging_product": "whatsapp",

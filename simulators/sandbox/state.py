@@ -125,13 +125,13 @@ class Sandbox:
 
     # Draws for the routes
 
-    def send_delay(self) -> float:
-        """Seconds the next send request waits before it is handled: ``latency_s``, and
-        ``slow_s`` more for a share ``slow_rate`` of requests."""
+    def answer_delay(self) -> float:
+        """Seconds the answer to an accepted send waits: ``slow_s`` for a share
+        ``slow_rate`` of them, none for the others."""
         with self._lock:
             config = self._config
             slow = config.slow_rate > 0 and self._slowness.random() < config.slow_rate
-        return config.latency_s + (config.slow_s if slow else 0.0)
+        return config.slow_s if slow else 0.0
 
     def draw_undelivered(self) -> bool:
         """Whether the next sent message will not be delivered."""

@@ -311,8 +311,8 @@ def twilio_routes(sandbox: Sandbox) -> APIRouter:
     @router.post(MESSAGES_PATH, status_code=201)
     async def create_message(account_sid: str, request: Request) -> Response:
         config = sandbox.config
-        if delay := sandbox.send_delay():
-            await asyncio.sleep(delay)
+        if config.latency_s:
+            await asyncio.sleep(config.latency_s)
         if not authenticated(request, account_sid, config.account_sid, config.auth_token):
             return unauthorised()
         fault = sandbox.faults["twilio"].draw()
@@ -324,6 +324,8 @@ def twilio_routes(sandbox: Sandbox) -> APIRouter:
         if isinstance(record, JSONResponse):
             return record
         send(sandbox, record)
+        if late := sandbox.answer_delay():
+            await asyncio.sleep(late)
         return JSONResponse(resource(record, config.account_sid), status_code=201)
 
     @router.get(MESSAGE_PATH)

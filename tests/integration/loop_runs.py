@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,10 +25,10 @@ from offers.demo_setup import (
     wait_worker_holds,
 )
 from offers.settings import Settings
-from offers.stack.workers import WorkerProcess
+from offers.stack.workers import WorkerProcess, stop_all
 from offers.state.campaigns import CampaignStore
 from offers.state.compacted import TopicWriter
-from offers.topics import DECISIONS
+from offers.topics import DEAD_LETTER, DECISIONS, GEOFENCE
 from simulators.reaction import find_offer_link
 from simulators.responder import Response
 from simulators.sandbox.store import MessageRecord
@@ -37,7 +37,46 @@ from simulators.world import DEFAULT_START, World, WorldConfig
 from streams.decisions.clock import Watermark
 from streams.delivery.ledger import SendLedger
 
-During = Callable[[Loop, threading.Event], None]
+
+class Engine:
+    """The run's stream-processor workers (features and decisions), named in turn, to
+    kill, add and stop while the world flows."""
+
+    def __init__(self, settings: Settings, logs: Path) -> None:
+        self.settings = settings
+        self.logs = logs
+        self.workers: list[WorkerProcess] = []
+        self.started = 0
+
+    def add(self) -> WorkerProcess:
+        worker = WorkerProcess(self.settings, f"worker-{self.started}", self.logs)
+        self.started += 1
+        self.workers.append(worker)
+        return worker
+
+    def kill(self, index: int = 0) -> None:
+        """SIGKILL the worker at ``index`` and forget it."""
+        self.workers.pop(index).kill()
+
+    def stop(self, index: int = -1) -> None:
+        """Stop the worker at ``index`` as a scale-down would (SIGTERM) and forget it."""
+        self.workers.pop(index).stop()
+
+    def stop_all(self) -> None:
+        stop_all(self.workers)
+        self.workers.clear()
+
+
+@dataclass(frozen=True)
+class Rig:
+    """What work done during a run can act on: the loop around the engine (delivery
+    workers, the provider sandbox) and the engine's own workers."""
+
+    loop: Loop
+    engine: Engine
+
+
+During = Callable[[Rig, threading.Event], None]
 """Work done while the world flows (killing workers...), until the event is set."""
 
 
@@ -57,6 +96,11 @@ class LoopDay:
     results: list[CampaignResult]
     defects: int
     """Decisions the running delivery workers failed on unexpectedly (their metrics)."""
+    decisions: list[OfferDecision]
+    """Every decision record the run wrote (a record written again by a replay too)."""
+    started: dict[str, dict[int, int]]
+    """The end offset of each partition of the decisions, geofence and dead-letter topics
+    when the run started: where the run's own records begin."""
 
     def offers_per_decision(self) -> Counter[str]:
         return Counter(decision_of(m) for m in self.offers if decision_of(m) in self.sends)
@@ -100,43 +144,61 @@ def run_days(
     speed: float,
     delivery_workers: int = 1,
     faults: Mapping[str, Any] | None = None,
-    during: During | None = None,
+    during: Sequence[During] = (),
+    placed_campaigns: Callable[[Settings, WorldConfig], PlacedCampaigns] | None = None,
 ) -> LoopDay:
     """The world of ``world_config`` through a stream-processor worker and the loop,
-    ``speed`` simulated seconds per second; ``during`` runs in a thread meanwhile."""
+    ``speed`` simulated seconds per second; each of ``during`` runs in a thread
+    meanwhile. ``placed_campaigns`` places the run's campaigns (default: the demo's)."""
     end_demo_campaigns(settings)
-    placed, _ = prepare_state(settings, world_config)
+    if placed_campaigns is None:
+        placed, _ = prepare_state(settings, world_config)
+    else:
+        placed = placed_campaigns(settings, world_config)
     world = World(world_config)
-    decisions_from = partition_ends(settings.kafka_bootstrap, DECISIONS.name)
+    started = {
+        topic.name: partition_ends(settings.kafka_bootstrap, topic.name)
+        for topic in (DECISIONS, GEOFENCE, DEAD_LETTER)
+    }
     with closed_loop(
         settings, world.customers, placed.campaigns, logs,
         seed=world_config.seed, delivery_workers=delivery_workers, faults=faults,
     ) as loop:  # fmt: skip
-        with WorkerProcess(loop.settings, "worker", logs) as worker:
-            worker.wait_ready()
-            wait_worker_holds(worker, placed.campaigns, settings.kafka_bootstrap)
+        engine = Engine(loop.settings, logs)
+        try:
+            first = engine.add()
+            first.wait_ready()
+            wait_worker_holds(first, placed.campaigns, settings.kafka_bootstrap)
             done = threading.Event()
-            side = threading.Thread(target=during, args=(loop, done)) if during else None
-            if side is not None:
+            sides = [
+                threading.Thread(target=work, args=(Rig(loop, engine), done)) for work in during
+            ]
+            for side in sides:
                 side.start()
             try:
                 with KafkaEventProducer(settings) as producer:
                     producer.produce(at_speed(world.events(), speed), rate=3_000.0)
             finally:
                 done.set()
-                if side is not None:
+                for side in sides:
                     side.join()
+            while len(engine.workers) > 1:
+                engine.stop()
+            engine.workers[0].wait_ready()
             for delivery in loop.deliveries:
                 delivery.wait_ready()
-            settle(loop.settings, worker, loop)
-        return inspect(loop, placed, decisions_from)
+            settle(loop.settings, engine.workers[0], loop)
+        finally:
+            engine.stop_all()
+        return inspect(loop, placed, started)
 
 
-def inspect(loop: Loop, placed: PlacedCampaigns, decisions_from: dict[int, int]) -> LoopDay:
+def inspect(loop: Loop, placed: PlacedCampaigns, started: dict[str, dict[int, int]]) -> LoopDay:
     ids = {c.id for c in placed.campaigns}
+    decisions = list(read_decisions(loop.settings.kafka_bootstrap, started[DECISIONS.name]))
     sends = {
         d.decision_id: d
-        for d in read_decisions(loop.settings.kafka_bootstrap, decisions_from)
+        for d in decisions
         if d.outcome is DecisionOutcome.SEND and d.campaign_id in ids
     }
     redis = Redis.from_url(loop.settings.redis_url)
@@ -157,7 +219,9 @@ def inspect(loop: Loop, placed: PlacedCampaigns, decisions_from: dict[int, int])
         for (name, labels), value in worker.metrics().items()
         if name == "offers_deliveries_total" and ("code", "defect") in labels
     )
-    return LoopDay(placed, sends, offers, entries, later, responses, results, int(defects))
+    return LoopDay(
+        placed, sends, offers, entries, later, responses, results, int(defects), decisions, started
+    )
 
 
 NOT_SENT_REASONS = frozenset({"consent_withdrawn", "validity_expired"})
@@ -165,10 +229,12 @@ NOT_SENT_REASONS = frozenset({"consent_withdrawn", "validity_expired"})
 its time ran out while it waited for the end of quiet hours."""
 
 
-def assert_sent_exactly_once(day: LoopDay) -> None:
+def assert_sent_exactly_once(
+    day: LoopDay, not_sent_reasons: frozenset[str] = NOT_SENT_REASONS
+) -> None:
     """No decision's offer reached the sandbox twice, every decision the ledger says was
-    sent reached it, and every other decision was refused for a reason or still waits
-    for its time."""
+    sent reached it, and every other decision was refused for one of
+    ``not_sent_reasons`` or still waits for its time."""
     assert day.defects == 0
     per_decision = day.offers_per_decision()
     assert per_decision, "no offer reached the sandbox"
@@ -179,4 +245,4 @@ def assert_sent_exactly_once(day: LoopDay) -> None:
     unaccounted = set(day.sends) - sent - set(not_sent) - day.scheduled_after_end
     assert unaccounted == set(), f"{len(unaccounted)} decisions neither sent nor refused"
     reasons = Counter(reason.split("|", 1)[0] for reason in not_sent.values())
-    assert set(reasons) <= NOT_SENT_REASONS, reasons
+    assert set(reasons) <= not_sent_reasons, reasons

@@ -9,12 +9,11 @@ from datetime import timedelta
 
 import pytest
 
-from offers.closed_loop import Loop
 from offers.demo_setup import engine_settings
 from offers.settings import Settings
 from simulators.world import DEFAULT_START, WorldConfig
 from tests.integration.decision_runs import trained_registry
-from tests.integration.loop_runs import LoopDay, assert_sent_exactly_once, run_days
+from tests.integration.loop_runs import LoopDay, Rig, assert_sent_exactly_once, run_days
 
 pytestmark = pytest.mark.integration
 
@@ -34,11 +33,11 @@ class Killer:
     def __init__(self) -> None:
         self.kills = 0
 
-    def __call__(self, loop: Loop, done: threading.Event) -> None:
+    def __call__(self, rig: Rig, done: threading.Event) -> None:
         while not done.wait(KILL_EVERY_S):
-            loop.kill_delivery_worker(0)
+            rig.loop.kill_delivery_worker(0)
             self.kills += 1
-            loop.add_delivery_worker()
+            rig.loop.add_delivery_worker()
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +50,7 @@ def killed(
     killer = Killer()
     day = run_days(
         settings, root / "logs", WORLD,
-        speed=SPEED, delivery_workers=2, faults=FAULTS, during=killer,
+        speed=SPEED, delivery_workers=2, faults=FAULTS, during=[killer],
     )  # fmt: skip
     yield day, killer.kills
 

@@ -183,21 +183,33 @@ def test_command_line_builds_the_config() -> None:
     assert (config.rate_limit_rate, config.seed, config.inbound_url) == (0.1, 4, None)
 
 
-def test_a_share_of_sends_is_slow_by_slow_s_on_top_of_the_latency() -> None:
-    sandbox = Sandbox(SandboxConfig(latency_s=0.01, slow_rate=0.25, slow_s=2.0, seed=5))
-    delays = [sandbox.send_delay() for _ in range(400)]
-    assert set(delays) == {0.01, 2.01}
-    assert 70 <= delays.count(2.01) <= 130
-    again = Sandbox(SandboxConfig(latency_s=0.01, slow_rate=0.25, slow_s=2.0, seed=5))
-    assert [again.send_delay() for _ in range(400)] == delays
+def test_a_seeded_share_of_answers_comes_slow_s_late() -> None:
+    sandbox = Sandbox(SandboxConfig(slow_rate=0.25, slow_s=2.0, seed=5))
+    delays = [sandbox.answer_delay() for _ in range(400)]
+    assert set(delays) == {0.0, 2.0}
+    assert 70 <= delays.count(2.0) <= 130
+    again = Sandbox(SandboxConfig(slow_rate=0.25, slow_s=2.0, seed=5))
+    assert [again.answer_delay() for _ in range(400)] == delays
 
 
-def test_slow_sends_are_still_handled_after_their_delay() -> None:
-    config = SandboxConfig(slow_rate=1.0, slow_s=0.2, seed=1)
-    started = time.monotonic()
-    responses = twilio_sends(create_app(config), 2)
-    assert time.monotonic() - started >= 0.4
-    assert [response.status_code for response in responses] == [201, 201]
+def test_a_late_answer_comes_after_the_message_exists() -> None:
+    sandbox = Sandbox(SandboxConfig(slow_rate=1.0, slow_s=0.3, seed=1))
+    app = create_app(sandbox=sandbox)
+
+    async def go() -> tuple[int, float, int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+            auth = (SID, SandboxConfig().auth_token)
+            started = time.monotonic()
+            sending = asyncio.create_task(client.post(MESSAGES, data=FORM, auth=auth))
+            await asyncio.sleep(0.15)
+            created_before_the_answer = len(sandbox.messages())
+            response = await sending
+            return response.status_code, time.monotonic() - started, created_before_the_answer
+
+    status, took, created = asyncio.run(go())
+    assert (status, created) == (201, 1)
+    assert took >= 0.3
 
 
 @pytest.mark.parametrize("field", ["slow_rate", "slow_s"])

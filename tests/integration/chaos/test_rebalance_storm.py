@@ -1,0 +1,54 @@
+"""The stream processor scaled from one worker to two and back, again and again, while
+the world flows: every rebalance moves partitions and their state, and still no offer is
+sent twice and nothing is lost."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from tests.integration.chaos.conftest import ChaosStack, Record
+from tests.integration.chaos.harness import current_scale, run_scenario, world_config
+from tests.integration.loop_runs import Rig
+
+pytestmark = pytest.mark.integration
+
+HOLD_S = 5.0
+"""How long each size is kept."""
+
+
+class Storm:
+    """``rounds`` times: wait, add a second worker (until it is ready), wait, stop it."""
+
+    def __init__(self, rounds: int) -> None:
+        self.rounds = rounds
+        self.scaled = 0
+
+    def __call__(self, rig: Rig, done: threading.Event) -> None:
+        for _ in range(self.rounds):
+            if done.wait(HOLD_S):
+                return
+            rig.engine.add().wait_ready()
+            self.scaled += 1
+            if done.wait(HOLD_S):
+                return
+            rig.engine.stop()
+            self.scaled += 1
+
+
+def test_scaling_one_two_one_repeatedly_sends_nothing_twice(
+    chaos_stack: ChaosStack, record: Record
+) -> None:
+    scale = current_scale()
+    storm = Storm(scale.storm_rounds)
+    run = run_scenario(
+        chaos_stack.settings,
+        chaos_stack.root / "logs",
+        world_config(43, scale.customers, scale.days),
+        speed=scale.speed,
+        during=[storm],
+    )
+    record("Rebalance storm 1 -> 2 -> 1", {**run.tally.figures(), "faults": storm.scaled})
+    assert storm.scaled >= 2 * scale.storm_rounds - 1
+    run.tally.assert_held()

@@ -1,0 +1,73 @@
+"""Workers killed with SIGKILL every few seconds, in turn the stream processor's and the
+delivery's, each started again at once, while the world (1 % of it poison) flows: no
+event lost, no offer sent twice, no cap or budget exceeded, no agent stopped."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from tests.integration.chaos.conftest import ChaosStack, Record
+from tests.integration.chaos.harness import (
+    ScenarioRun,
+    current_scale,
+    run_scenario,
+    world_config,
+)
+from tests.integration.loop_runs import Rig
+
+pytestmark = pytest.mark.integration
+
+KILL_EVERY_S = 5.0
+
+
+class Killer:
+    """Every ``KILL_EVERY_S``, kills a stream-processor worker and a delivery worker in
+    turn and starts another in its place."""
+
+    def __init__(self) -> None:
+        self.engine_kills = 0
+        self.delivery_kills = 0
+
+    def __call__(self, rig: Rig, done: threading.Event) -> None:
+        while not done.wait(KILL_EVERY_S):
+            if self.engine_kills <= self.delivery_kills:
+                rig.engine.kill(0)
+                rig.engine.add()
+                self.engine_kills += 1
+            else:
+                rig.loop.kill_delivery_worker(0)
+                rig.loop.add_delivery_worker()
+                self.delivery_kills += 1
+
+
+@pytest.fixture(scope="module")
+def killed(chaos_stack: ChaosStack) -> tuple[ScenarioRun, Killer]:
+    scale = current_scale()
+    killer = Killer()
+    run = run_scenario(
+        chaos_stack.settings,
+        chaos_stack.root / "logs",
+        world_config(31, scale.kill_customers, scale.kill_days),
+        speed=scale.speed,
+        during=[killer],
+    )
+    return run, killer
+
+
+def test_killed_workers_lose_nothing_and_send_nothing_twice(
+    killed: tuple[ScenarioRun, Killer], record: Record
+) -> None:
+    run, killer = killed
+    record(
+        "SIGKILL a worker every 5 s",
+        {
+            **run.tally.figures(),
+            "faults": killer.engine_kills + killer.delivery_kills,
+            "engine_kills": killer.engine_kills,
+            "delivery_kills": killer.delivery_kills,
+        },
+    )
+    assert killer.engine_kills >= 3 and killer.delivery_kills >= 3
+    run.tally.assert_held()
