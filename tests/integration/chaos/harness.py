@@ -26,7 +26,7 @@ import orjson
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from offers.campaigns import Budget, Campaign, CampaignUpdate
+from offers.campaigns import Budget, Campaign, CampaignUpdate, LifecycleAction
 from offers.contracts import (
     BookingAction,
     BookingEvent,
@@ -122,9 +122,7 @@ def with_a_tight_budget(settings: Settings, config: WorldConfig) -> PlacedCampai
     try:
         store.view.wait_until_current()
         campaigns = tuple(
-            store.update(c.id, CampaignUpdate(budget=Budget(max_sends=TIGHT_BUDGET)), DEMO_ACTOR)
-            if Trigger.ABANDONED_QUOTE in c.targeting.triggers
-            else c
+            tightened(store, c) if Trigger.ABANDONED_QUOTE in c.targeting.triggers else c
             for c in placed.campaigns
         )
     finally:
@@ -132,6 +130,13 @@ def with_a_tight_budget(settings: Settings, config: WorldConfig) -> PlacedCampai
         writer.close()
     assert any(c.budget.max_sends == TIGHT_BUDGET for c in campaigns)
     return PlacedCampaigns(campaigns, placed.records)
+
+
+def tightened(store: CampaignStore, campaign: Campaign) -> Campaign:
+    """The campaign paused, its budget cut to :data:`TIGHT_BUDGET` sends, resumed."""
+    store.move(campaign.id, LifecycleAction.PAUSE, DEMO_ACTOR)
+    store.update(campaign.id, CampaignUpdate(budget=Budget(max_sends=TIGHT_BUDGET)), DEMO_ACTOR)
+    return store.move(campaign.id, LifecycleAction.RESUME, DEMO_ACTOR)
 
 
 # poison --------------------------------------------------------------------------------
