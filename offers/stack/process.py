@@ -7,8 +7,10 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -46,6 +48,22 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+_spawner: ThreadPoolExecutor | None = None
+_spawner_lock = threading.Lock()
+
+
+def _spawning_thread() -> ThreadPoolExecutor:
+    """The one thread that starts attached children. Linux sends a child its parent-death
+    signal when the *thread* that forked it ends, not the process: a child started from a
+    short-lived thread would be stopped with that thread. This thread lasts as long as
+    the process."""
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stack-spawner")
+        return _spawner
+
+
 def start_process(
     argv: Sequence[str],
     log_path: Path,
@@ -59,12 +77,14 @@ def start_process(
     environment updated with ``env`` and without the variables named in ``unset``.
 
     Attached children (the default) are tied to this process: they get SIGTERM when it
-    dies, even by SIGKILL. Detached children run in their own session and outlive it;
-    they are stopped by pid from the stack's state file.
+    dies, even by SIGKILL, and only then (they are started from a thread that lasts as
+    long as the process, whichever thread asks). Detached children run in their own
+    session and outlive it; they are stopped by pid from the stack's state file.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
-        try:
+
+        def spawn() -> subprocess.Popen[bytes]:
             return subprocess.Popen(
                 list(argv),
                 stdout=log,
@@ -79,6 +99,9 @@ def start_process(
                 start_new_session=True,
                 preexec_fn=None if detach else _die_with_parent,
             )
+
+        try:
+            return spawn() if detach else _spawning_thread().submit(spawn).result()
         except OSError as exc:
             raise StackError(f"cannot start {argv[0]}: {exc}") from exc
 
