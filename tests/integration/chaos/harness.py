@@ -76,7 +76,7 @@ class Scale:
 
 
 SHORT = Scale(
-    "short", customers=1_000, days=1, speed=1_800.0, kill_customers=1_000, kill_days=1,
+    "short", customers=1_000, days=1, speed=1_800.0, kill_customers=1_000, kill_days=2,
     redis_outage_s=12.0, broker_down_s=5.0, storm_rounds=2,
 )  # fmt: skip
 FULL = Scale(
