@@ -73,15 +73,17 @@ class Scale:
     redis_outage_s: float
     broker_down_s: float
     storm_rounds: int
+    storm_days: int
+    """The rebalance storm's world lasts this many days, time for its rounds."""
 
 
 SHORT = Scale(
     "short", customers=1_000, days=1, speed=1_800.0, kill_customers=1_000, kill_days=2,
-    redis_outage_s=12.0, broker_down_s=5.0, storm_rounds=2,
+    redis_outage_s=12.0, broker_down_s=5.0, storm_rounds=2, storm_days=2,
 )  # fmt: skip
 FULL = Scale(
-    "full", customers=3_000, days=2, speed=1_200.0, kill_customers=8_000, kill_days=7,
-    redis_outage_s=30.0, broker_down_s=15.0, storm_rounds=6,
+    "full", customers=2_000, days=2, speed=1_200.0, kill_customers=8_000, kill_days=7,
+    redis_outage_s=30.0, broker_down_s=15.0, storm_rounds=6, storm_days=3,
 )  # fmt: skip
 
 

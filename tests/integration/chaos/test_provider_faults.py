@@ -1,7 +1,8 @@
 """The providers misbehave: 429s (some in bursts), 500s and 503s, slow answers, answers
-later than the client waits (the message is created all the same), and WhatsApp refusing
-recipients outside its allowed list for good. Sends are retried within their limit and
-never duplicated; the permanent failures reach the dead-letter topic with their reason."""
+later than the client waits (the message is created all the same), numbers that opted
+out at the provider (Twilio refuses them for good: 21610) and WhatsApp refusing
+recipients outside its allowed list. Sends are retried within their limit and never
+duplicated; the permanent failures reach the dead-letter topic with their reason."""
 
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ pytestmark = pytest.mark.integration
 SEND_TIMEOUT_S = 1.0
 NOT_ALLOWED = "131030"
 """WhatsApp's code for a recipient outside a development app's allowed list."""
-BURST_EVERY_S = 6.0
-BURST = 15
+OPTED_OUT = "21610"
+"""Twilio's code for a number that replied STOP to the provider itself."""
+BURST_EVERY_S = 10.0
+BURST = 8
 
 
 def faults(customers: int) -> dict[str, object]:
@@ -45,6 +48,18 @@ def faults(customers: int) -> dict[str, object]:
             phone_number(i).lstrip("+") for i in range(0, customers, 2)
         ),
     }
+
+
+class OptedOutAtTheProvider:
+    """Every fifth customer's number on the sandbox's STOP list from the start, unknown to
+    the engine until Twilio refuses a send to it."""
+
+    def __init__(self, customers: int) -> None:
+        self.numbers = [phone_number(i) for i in range(0, customers, 5)]
+
+    def __call__(self, rig: Rig, done: threading.Event) -> None:
+        for number in self.numbers:
+            rig.loop.sandbox.opt_out(number)
 
 
 class Bursts:
@@ -66,7 +81,8 @@ def faulty(chaos_stack: ChaosStack) -> tuple[ScenarioRun, Bursts]:
     bursts = Bursts()
     run = run_scenario(
         settings, chaos_stack.root / "logs", world_config(47, scale.customers, scale.days),
-        speed=scale.speed, during=[bursts], faults=faults(scale.customers),
+        speed=scale.speed, during=[OptedOutAtTheProvider(scale.customers), bursts],
+        faults=faults(scale.customers),
     )  # fmt: skip
     return run, bursts
 
