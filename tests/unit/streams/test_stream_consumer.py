@@ -4,6 +4,8 @@ the agents' buffers. No broker: the consumer is built, never started."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,3 +92,46 @@ def test_the_commit_stops_at_the_first_missing_offset(consumer: Consumer) -> Non
     assert consumer._new_offset(INPUT) == 11
     consumer._committed_offset[INPUT] = 11
     assert consumer._new_offset(INPUT) == 14  # Faust's lax rule: one missing is skipped
+
+
+def test_a_revocation_gives_up_on_a_record_never_finished(consumer: Consumer) -> None:
+    consumer.wait_empty_limit_s = 0.3
+    held = fetched(0, generation=3)  # handed to an agent that will never finish it
+    consumer._unacked_messages.add(held)
+    committed: list[bool] = []
+
+    async def commit(*args: object, **kwargs: object) -> bool:
+        committed.append(True)
+        return False
+
+    consumer.commit = commit  # type: ignore[method-assign]  # no broker to commit to
+    started = time.monotonic()
+    consumer.loop.run_until_complete(consumer.wait_empty())
+    assert 0.3 <= time.monotonic() - started < 3
+    assert len(consumer._unacked_messages) == 0
+    assert not held.acked  # not counted: read again from the committed offset
+    assert consumer._acked[INPUT] == []
+    assert committed
+
+
+def test_a_revocation_waits_for_a_record_finished_in_time(consumer: Consumer) -> None:
+    consumer.wait_empty_limit_s = 10.0
+    under_way = fetched(0, generation=3)
+    consumer._unacked_messages.add(under_way)
+
+    async def commit(*args: object, **kwargs: object) -> bool:
+        return False
+
+    consumer.commit = commit  # type: ignore[method-assign]  # no broker to commit to
+
+    async def finish_soon() -> None:
+        await asyncio.sleep(0.2)
+        consumer.ack(under_way)
+
+    async def both() -> None:
+        await asyncio.gather(consumer.wait_empty(), finish_soon())
+
+    started = time.monotonic()
+    consumer.loop.run_until_complete(both())
+    assert time.monotonic() - started < 3
+    assert under_way.acked and consumer._acked[INPUT] == [0]
