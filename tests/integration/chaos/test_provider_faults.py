@@ -120,7 +120,9 @@ def test_provider_faults_are_retried_within_limits_and_never_duplicate_a_send(
         },
     )
     run.tally.assert_held()
-    assert_sent_exactly_once(run.day, NOT_SENT_REASONS | {NOT_ALLOWED, "attempts_exhausted"})
-    assert codes[NOT_ALLOWED] > 0
+    assert_sent_exactly_once(
+        run.day, NOT_SENT_REASONS | {OPTED_OUT, NOT_ALLOWED, "attempts_exhausted"}
+    )
+    assert codes[OPTED_OUT] > 0
     assert lettered == set(failed)
     assert max(attempts) <= chaos_stack.settings.send_max_attempts
