@@ -8,6 +8,9 @@ of them; those are recognised by their offset and not applied twice. Their row i
 written again, in case the crash came after the table was written but before the row
 was; the key's last applied event also sends its geofence transitions again, under the
 same ids, for the same reason (consumers of transitions deduplicate on the id).
+
+:func:`read_record` is the edge before the step: a record becomes an event, or a
+ContractError with the reason, which the worker sends to the dead-letter topic.
 """
 
 from __future__ import annotations
@@ -19,7 +22,15 @@ from typing import Any
 
 import orjson
 
-from offers.contracts import Event, GeofenceAction, GeofenceTransition, LocationPing
+from offers.contracts import (
+    Event,
+    GeofenceAction,
+    GeofenceTransition,
+    LocationPing,
+    ValidationClock,
+    decode,
+)
+from offers.errors import ContractError, FieldError
 from streams.features.rows import LocationUpdate, Row
 from streams.views import FeatureView
 
@@ -56,12 +67,21 @@ class Entry:
 
     @classmethod
     def decode(cls, view: FeatureView, raw: bytes) -> Entry:
-        data = orjson.loads(raw)
-        return cls(
-            view.state_from_dict(data["s"]),
-            int(data["o"]),
-            tuple((str(port), str(action)) for port, action in data["t"]),
-        )
+        """The entry stored as ``raw``; ContractError saying why when it cannot be read
+        (a changelog is a topic like any other, and anything may have been written to
+        it)."""
+        try:
+            data = orjson.loads(raw)
+            return cls(
+                view.state_from_dict(data["s"]),
+                int(data["o"]),
+                tuple((str(port), str(action)) for port, action in data["t"]),
+            )
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise ContractError(
+                [FieldError("entry", f"the stored {view.name} entry is unreadable ({problem})")]
+            ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +98,29 @@ class Step:
     @property
     def replayed(self) -> bool:
         return self.entry is None
+
+
+def read_record(
+    view: FeatureView, key: bytes | None, value: bytes | None, clock: ValidationClock
+) -> tuple[Event, bytes]:
+    """The event of one record of the view's topic, and its key, which must be the
+    record's key: the edge of the feature agents. Anything else, whatever the record
+    holds, is a ContractError naming what is wrong (a record without a value, a value
+    :func:`offers.contracts.decode` rejects, a missing or different key)."""
+    event = decode(value, expected=view.event_type, clock=clock)
+    expected_key = view.key_of(event)
+    if key is None or key != expected_key.encode():
+        shown = "no key" if key is None else f"key {key[:100].decode(errors='replace')!r}"
+        raise ContractError(
+            [
+                FieldError(
+                    view.key_field,
+                    f"the record has {shown}, but {view.topic.name} records are keyed "
+                    f"by {view.key_field} ({expected_key!r})",
+                )
+            ]
+        )
+    return event, key
 
 
 def step(

@@ -148,6 +148,12 @@ VALID_WIRE: dict[str, dict[str, Any]] = {
         "channel": "sms",
         "decision_id": "dec-1",
     },
+    "customer_erased": {
+        "event_id": "erase-1",
+        "event_time": "2025-06-01T11:51:00+00:00",
+        "customer_id": "cust-1",
+        "requested_by": "customer",
+    },
     "dead_letter": {
         "event_id": "dl-0001",
         "event_time": "2025-06-01T11:50:00+00:00",

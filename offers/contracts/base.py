@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self
 
 from pydantic import (
     AfterValidator,
@@ -14,6 +14,7 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 if TYPE_CHECKING:
@@ -22,6 +23,18 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 DEFAULT_MAX_FUTURE_SKEW = timedelta(minutes=5)
 MAX_TEXT_CHARS = 2_000
+
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+"""Every timestamp of an event lies in [EARLIEST_TIME, LATEST_TIME): the engine and its
+data are far younger than 2000, and a departure, expiry or send time past 2100 can only
+be a corrupt value. The bound keeps window and TTL arithmetic (milliseconds since the
+epoch, ``+ timedelta``) far from the limits of ``datetime``. ``event_time`` is bounded
+more tightly from above by the validation clock (now plus the allowed skew)."""
+
+INT_LIMIT = 2**63
+"""Every integer of an event, nested ones included, lies in [-INT_LIMIT, INT_LIMIT): the
+signed 64-bit range that orjson writes and that Kafka's and Java's readers share."""
 
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
 """Ids of customers, campaigns, events, users: letters, digits and ``_.:-``, up to 64."""
@@ -78,7 +91,10 @@ class Event(BaseModel):
 
     ``type`` names the event, ``schema_version`` its version; unknown fields are
     rejected, and ``event_time`` may not lie further in the future than the clock in the
-    validation context allows (five minutes by default).
+    validation context allows (five minutes by default). Every field of every event,
+    down to the values nested in its lists, objects and sub-records, holds timestamps
+    within :data:`EARLIEST_TIME` .. :data:`LATEST_TIME` and integers within the signed
+    64-bit range (:func:`out_of_range`), so a decoded event can always be encoded again.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=False)
@@ -101,11 +117,52 @@ class Event(BaseModel):
             )
         return value
 
+    @model_validator(mode="after")
+    def _within_range(self) -> Self:
+        # one pass over the fields once they are valid: far cheaper than a validator per
+        # field, as strings and floats, most of an event, are passed over at once
+        for name, value in self.__dict__.items():
+            if isinstance(value, str) or value is None or isinstance(value, float):
+                continue
+            problem = out_of_range(value)
+            if problem is not None:
+                raise ValueError(f"{name}: {problem}")
+        return self
+
     def partition_key(self) -> str:
         """The record key: the value of the field its topic is partitioned by."""
         from offers.topics import topic_for
 
         return str(getattr(self, topic_for(self.TYPE).key))
+
+
+def out_of_range(value: Any) -> str | None:
+    """Why ``value`` (a field's validated value) lies outside what an event may hold: a
+    timestamp outside :data:`EARLIEST_TIME` .. :data:`LATEST_TIME`, or an integer outside
+    the signed 64-bit range, at any depth; None when it lies within. The walk uses a
+    stack of its own, so no nesting can exhaust Python's recursion limit."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str | float | bool | None):
+            continue
+        if isinstance(item, datetime):
+            if not EARLIEST_TIME <= item < LATEST_TIME:
+                return (
+                    f"is {item.isoformat()}, outside the years an event may name "
+                    f"({EARLIEST_TIME.year} to {LATEST_TIME.year - 1}, UTC)"
+                )
+        elif isinstance(item, int):
+            if not -INT_LIMIT <= item < INT_LIMIT:
+                digits = len(str(abs(item)))
+                return f"holds an integer of {digits} digits, beyond the signed 64-bit range"
+        elif isinstance(item, BaseModel):
+            pending.extend(item.__dict__.values())
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return None
 
 
 def _clock_from(context: Any) -> ValidationClock:

@@ -413,6 +413,22 @@ class TriggerSignal(Event):
     sailing_id: Identifier | None = None
 
 
+class CustomerErased(Event):
+    """A customer's personal data was erased at ``event_time`` (their right to erasure),
+    at the request of the customer or of an admin (``requested_by``).
+
+    The erasure topic is compacted on ``customer_id``: it keeps the latest erasure of
+    every customer, and holds nothing else about them. Stream processors follow it to
+    forget the customer's state, and training-set builders to leave out what the
+    customer did up to then.
+    """
+
+    TYPE: ClassVar[str] = "customer_erased"
+    type: Literal["customer_erased"] = "customer_erased"
+    customer_id: Identifier
+    requested_by: Role
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
@@ -427,5 +443,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CustomerResponse,
         GeofenceTransition,
         TriggerSignal,
+        CustomerErased,
     )
 }

@@ -42,7 +42,7 @@ def at(delta: timedelta) -> str:
     return (NOW + delta).isoformat()
 
 
-def test_the_eleven_event_types_are_registered() -> None:
+def test_the_twelve_event_types_are_registered() -> None:
     assert set(EVENT_TYPES) == {
         "location_ping",
         "social_post",
@@ -55,6 +55,7 @@ def test_the_eleven_event_types_are_registered() -> None:
         "customer_response",
         "geofence_transition",
         "trigger_signal",
+        "customer_erased",
     }
     for name, cls in EVENT_TYPES.items():
         assert cls.TYPE == name
@@ -203,10 +204,17 @@ COMMON_BAD = [
         id="future-time",
     ),
     pytest.param({"colour": "red"}, "colour", "Extra inputs are not permitted", id="unknown"),
-    pytest.param({"schema_version": 2}, "schema_version", "unsupported version 2", id="schema-v2"),
-    pytest.param({"schema_version": 0}, "schema_version", "unsupported version 0", id="schema-v0"),
     pytest.param(
-        {"schema_version": "1"}, "schema_version", "unsupported version '1'", id="schema-text"
+        {"schema_version": 2}, "schema_version", "unsupported schema version 2", id="schema-v2"
+    ),
+    pytest.param(
+        {"schema_version": 0}, "schema_version", "unsupported schema version 0", id="schema-v0"
+    ),
+    pytest.param(
+        {"schema_version": "1"},
+        "schema_version",
+        "unsupported schema version '1'",
+        id="schema-text",
     ),
     pytest.param({"schema_version": ...}, "schema_version", "is missing", id="no-schema"),
     pytest.param({"type": ...}, "type", "is missing", id="missing-type"),
@@ -699,6 +707,17 @@ BAD_INPUT = [
         id="sig-no-source",
     ),
     pytest.param("trigger_signal", {"route_id": "a b"}, "route_id", "pattern", id="sig-route"),
+    # CustomerErased
+    pytest.param(
+        "customer_erased",
+        {"requested_by": "robot"},
+        "requested_by",
+        "Input should be",
+        id="er-role",
+    ),
+    pytest.param(
+        "customer_erased", {"customer_id": ...}, "customer_id", "Field required", id="er-customer"
+    ),
     # DeadLetter
     pytest.param(
         "dead_letter",
