@@ -26,6 +26,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import httpx
 from redis import Redis
@@ -83,12 +84,18 @@ def sandbox_config(settings: Settings, api_base: str, seed: int) -> SandboxConfi
 
 
 def loop_settings(settings: Settings, sandbox_base: str, api_base: str) -> Settings:
-    """``settings`` with the sandbox as every provider and the API as the public URL."""
+    """``settings`` with the sandbox as every provider and the API as the public URL; the
+    sandbox's host (on this machine) allowed as an outbound host at a private address."""
     return settings.model_copy(
         update={
             "public_base_url": api_base,
             "twilio_api_base": sandbox_base,
             "graph_api_base": sandbox_base,
+            "outbound_allowed_hosts": (
+                *settings.outbound_allowed_hosts,
+                str(urlsplit(sandbox_base).hostname),
+            ),
+            "outbound_allow_private": True,
         }
     )
 

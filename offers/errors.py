@@ -30,3 +30,15 @@ class ContractError(OffersError):
 
 class StackError(OffersError):
     """The local stack (Kafka broker, Redis) could not be fetched, started or stopped."""
+
+
+class OutboundUrlRefused(OffersError):
+    """A URL the engine was to call is refused by the outbound policy
+    (:mod:`offers.outbound`): its host is not allowed, or resolves to an address that is
+    not public. The message names the URL, the host and why."""
+
+    def __init__(self, url: str, host: str, reason: str) -> None:
+        self.url = url
+        self.host = host
+        self.reason = reason
+        super().__init__(f"refused to call {url}: {reason}")

@@ -7,6 +7,7 @@ time, and pass it down to what needs it.
 
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from offers.outbound import allow_list_entry, url_refusal
 
 DEFAULT_KAFKA_PORT = 19092
 DEFAULT_REDIS_PORT = 16379
@@ -34,6 +37,12 @@ DEVELOPMENT_META_APP_SECRET = "sandbox-app-secret"
 DEVELOPMENT_REDEMPTION_SECRET = "development-only-redemption-secret"
 TWILIO_API_BASE = "https://api.twilio.com"
 GRAPH_API_BASE = "https://graph.facebook.com"
+DEFAULT_OUTBOUND_HOSTS: tuple[str, ...] = tuple(
+    str(urlsplit(base).hostname) for base in (TWILIO_API_BASE, GRAPH_API_BASE)
+)
+"""The hosts the engine may call by default: Twilio's and Meta's APIs."""
+PROVIDER_URL_FIELDS = ("twilio_api_base", "graph_api_base")
+"""Settings naming a URL the engine calls, each checked against the outbound policy."""
 
 _DEVELOPMENT_VALUES: tuple[tuple[str, str, str], ...] = (
     ("secret_key", DEVELOPMENT_SECRET, "OFFERS_SECRET_KEY must be set to a real secret"),
@@ -413,6 +422,26 @@ class Settings(BaseSettings):
             "and ingestion routes."
         ),
     )
+    max_request_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description=(
+            "OFFERS_MAX_REQUEST_BYTES: the largest request body the API reads, in bytes "
+            "(64 KiB by default; a campaign takes a few); a larger one, announced by its "
+            "Content-Length or sent chunked, is answered 413."
+        ),
+    )
+    webhook_replay_window_hours: int = Field(
+        24 * 7,
+        ge=1,
+        le=24 * 90,
+        description=(
+            "OFFERS_WEBHOOK_REPLAY_WINDOW_HOURS: how long the id of an inbound SMS is kept, "
+            "so that the same message posted again (a provider's retry, a replayed request) "
+            "acts only once; 7 days by default."
+        ),
+    )
 
     # Message providers (the provider sandbox in the demo and the tests)
     twilio_account_sid: str = Field(
@@ -445,6 +474,23 @@ class Settings(BaseSettings):
         "v21.0",
         pattern=r"^v\d+\.\d+$",
         description="OFFERS_GRAPH_API_VERSION: the Graph API version called, such as v21.0.",
+    )
+    outbound_allowed_hosts: tuple[str, ...] = Field(
+        DEFAULT_OUTBOUND_HOSTS,
+        description=(
+            "OFFERS_OUTBOUND_ALLOWED_HOSTS: the hosts the engine may call, a JSON list such "
+            'as ["api.twilio.com", "graph.facebook.com", "*.example.com"] (exact names, IP '
+            "addresses, or *. patterns for the names under a domain); OFFERS_TWILIO_API_BASE "
+            "and OFFERS_GRAPH_API_BASE must name one of them."
+        ),
+    )
+    outbound_allow_private: bool = Field(
+        False,
+        description=(
+            "OFFERS_OUTBOUND_ALLOW_PRIVATE: whether the hosts called may be or resolve to "
+            "loopback, private, link-local or other non-public addresses (the provider "
+            "sandbox of the local stack on 127.0.0.1); refused in production."
+        ),
     )
     whatsapp_phone_number_id: str = Field(
         DEVELOPMENT_WHATSAPP_PHONE_NUMBER_ID,
@@ -545,6 +591,8 @@ class Settings(BaseSettings):
                 continue
             if isinstance(value, SecretStr):
                 value = value.get_secret_value()
+            if isinstance(value, list | tuple | dict):
+                value = json.dumps(value)  # complex fields are read back as JSON
             env[f"OFFERS_{name.upper()}"] = str(value)
         return env
 
@@ -567,6 +615,11 @@ class Settings(BaseSettings):
             raise ValueError(f"{url!r} must have no query or fragment")
         return url.rstrip("/")
 
+    @field_validator("outbound_allowed_hosts")
+    @classmethod
+    def _allowed_hosts(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(allow_list_entry(host) for host in hosts))
+
     @field_validator("twilio_sender")
     @classmethod
     def _sender(cls, sender: str) -> str:
@@ -579,9 +632,27 @@ class Settings(BaseSettings):
         return sender
 
     @model_validator(mode="after")
+    def _providers_allowed(self) -> Settings:
+        """The provider URLs name allowed hosts (by name only: no DNS while reading the
+        settings; the clients check the addresses); every refusal is named at once."""
+        problems = [
+            f"OFFERS_{name.upper()}: {refusal}"
+            for name in PROVIDER_URL_FIELDS
+            if (
+                refusal := url_refusal(
+                    getattr(self, name), self.outbound_allowed_hosts, self.outbound_allow_private
+                )
+            )
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
     def _no_development_values_in_production(self) -> Settings:
-        """In production, every development default of a credential is refused, and the
-        providers are reached over HTTPS only; every problem is named at once."""
+        """In production, every development default of a credential is refused, the
+        providers are reached over HTTPS only, and never at a non-public address; every
+        problem is named at once."""
         if self.environment != "production":
             return self
         problems = [
@@ -591,9 +662,11 @@ class Settings(BaseSettings):
         ]
         problems += [
             f"OFFERS_{name.upper()} must be an https URL in production"
-            for name in ("twilio_api_base", "graph_api_base")
+            for name in PROVIDER_URL_FIELDS
             if urlsplit(getattr(self, name)).scheme != "https"
         ]
+        if self.outbound_allow_private:
+            problems.append("OFFERS_OUTBOUND_ALLOW_PRIVATE must be false in production")
         if problems:
             raise ValueError("; ".join(problems))
         return self

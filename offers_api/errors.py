@@ -3,12 +3,13 @@ of reach; never a 500 for something the client sent."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import ValidationError
 from starlette.routing import Match
 
@@ -50,14 +51,26 @@ def _entry_of(table: dict[type[Exception], T], exc: Exception) -> T:
     return next(entry for kind, entry in table.items() if isinstance(exc, kind))
 
 
+def unparsable_body(error: Mapping[str, Any]) -> tuple[str, str]:
+    """``("body", reason)`` for a body that is not JSON: what the parser expected, and
+    where (FastAPI gives the character's position as the error's location)."""
+    reason = str((error.get("ctx") or {}).get("error") or "it cannot be parsed")
+    where = [str(part) for part in error.get("loc", ())[1:]]
+    at = f" at character {where[0]}" if where else ""
+    return "body", f"Invalid JSON: {reason}{at}"
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(405)
     async def method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
         allowed = sorted(
-            method
-            for route in app.routes
-            if isinstance(route, APIRoute) and route.matches(request.scope)[0] is not Match.NONE
-            for method in route.methods or ()
+            {
+                method
+                for route in iter_route_contexts(app.routes)
+                if isinstance(route.original_route, APIRoute)
+                and route.matches(request.scope)[0] is not Match.NONE
+                for method in route.methods or ()
+            }
         )
         return JSONResponse(
             {"detail": f"{request.method} is not allowed here; allowed: {', '.join(allowed)}"},
@@ -67,7 +80,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        pairs = [(e.field, e.reason) for e in field_errors(list(exc.errors()))]
+        found = list(exc.errors())
+        pairs = [unparsable_body(e) for e in found if e["type"] == "json_invalid"]
+        fields = [e for e in found if e["type"] != "json_invalid"]
+        pairs += [(e.field, e.reason) for e in field_errors(fields)]
         return JSONResponse({"detail": _field_errors(pairs)}, status_code=422)
 
     async def fields_refused(request: Request, exc: Exception) -> JSONResponse:

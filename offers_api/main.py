@@ -1,7 +1,9 @@
 """The offers API: assembles the routes, the error handlers and the running state.
 
 ``uvicorn offers_api.main:app`` serves it; settings come from the environment
-(``OFFERS_*``) when it starts, not when this module is imported.
+(``OFFERS_*``) when it starts, not when this module is imported. Every request body is
+held to the limits of :mod:`offers_api.limits` (size, and the shape of JSON) before a
+route reads it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from fastapi import FastAPI
 
 from offers.settings import Settings, get_settings
 from offers_api import errors
+from offers_api.limits import BodyLimits, RequestLimits
 from offers_api.routes import campaigns, customers, models, redemptions, reports, webhooks, whatsapp
 from offers_api.schemas import COMMON_RESPONSES
 from offers_api.state import ApiState
@@ -39,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=COMMON_RESPONSES,
     )
     errors.install(app)
+    app.add_middleware(RequestLimits, limits=lambda: BodyLimits.of(settings or get_settings()))
     for module in (campaigns, reports, customers, webhooks, whatsapp, redemptions, models):
         app.include_router(module.router)
     return app

@@ -3,12 +3,13 @@ unknown fields, so a client cannot set a server-owned one."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from offers.contracts import Channel, ConsentScope, ConsentSource
+from offers.contracts.base import DEFAULT_MAX_FUTURE_SKEW
 from offers.offer_book import StoredOffer
 
 
@@ -34,9 +35,10 @@ def problem(description: str) -> dict[str, Any]:
 
 
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: problem("The body could not be parsed."),
+    400: problem("The body could not be parsed: it is not UTF-8 text."),
     401: problem("No valid credentials (a bearer token or an API key, not both)."),
     403: problem("The caller's role may not do this, or the data is not its own."),
+    413: problem("The body is larger than OFFERS_MAX_REQUEST_BYTES allows."),
     422: problem("A field is invalid: each one is named, with the reason."),
     429: problem("Too many requests; Retry-After says when to try again."),
     503: problem("A store is out of reach; Retry-After says when to try again."),
@@ -63,14 +65,57 @@ class ContactPublic(BaseModel):
     phone: str
 
 
+PING_MAX_AGE = timedelta(hours=24)
+"""How long before its arrival a position may have been measured: an older one says where
+the customer was, not where it is, and is older than the location topic keeps pings by
+default (``OFFERS_LOCATION_RETENTION_HOURS``, 24)."""
+PING_MAX_LEAD = DEFAULT_MAX_FUTURE_SKEW
+"""How far ahead of the API's clock a position may be stamped (a phone's clock may run a
+little fast): as far as any event's time may be."""
+
+
 class LocationIn(Request):
     lat: float = Field(ge=-90.0, le=90.0, allow_inf_nan=False)
     lon: float = Field(ge=-180.0, le=180.0, allow_inf_nan=False)
     accuracy_m: float = Field(ge=0.0, le=10_000.0, allow_inf_nan=False)
     speed_mps: float | None = Field(None, ge=0.0, le=100.0, allow_inf_nan=False)
     measured_at: AwareDatetime | None = Field(
-        None, description="When the phone measured it; default: when the API received it."
+        None,
+        description=(
+            "When the phone measured it, at most 24 hours ago and 5 minutes ahead of the "
+            "API's clock; default: when the API received it. A number is read as Unix "
+            "seconds, or milliseconds when it is above 2e10."
+        ),
     )
+
+    @field_validator("measured_at")
+    @classmethod
+    def _recent(cls, measured_at: datetime | None) -> datetime | None:
+        """``measured_at`` becomes the ping's event_time: it must lie within
+        :data:`PING_MAX_AGE` before and :data:`PING_MAX_LEAD` after the API's clock."""
+        if measured_at is None:
+            return None
+        now = datetime.now(UTC)
+        if measured_at < now - PING_MAX_AGE:
+            raise ValueError(
+                f"is {measured_at.isoformat()}, more than {_hours(PING_MAX_AGE)} hours before "
+                f"the API's clock ({now.isoformat()}); a ping that old is not accepted"
+            )
+        if measured_at > now + PING_MAX_LEAD:
+            raise ValueError(
+                f"is {measured_at.isoformat()}, more than {_minutes(PING_MAX_LEAD)} minutes after "
+                f"the API's clock ({now.isoformat()}); it becomes the ping's event_time, which "
+                "may not lie in the future"
+            )
+        return measured_at
+
+
+def _hours(span: timedelta) -> int:
+    return int(span.total_seconds() // 3600)
+
+
+def _minutes(span: timedelta) -> int:
+    return int(span.total_seconds() // 60)
 
 
 class Accepted(BaseModel):

@@ -4,12 +4,19 @@ Each request must carry a valid ``X-Twilio-Signature`` over the public URL the p
 called (``OFFERS_PUBLIC_BASE_URL`` + path + query) and the form fields; a forged or
 unsigned one gets 403. An inbound STOP (or its equivalent in Italian, French or German)
 withdraws SMS consent, START grants it again, HELP is answered; the reply is TwiML.
-A message's status is recorded only when it moves the message forward (see
-:mod:`offers.delivery_status`), and then published.
+An inbound message acts once: its ``MessageSid`` is kept in Redis for
+``OFFERS_WEBHOOK_REPLAY_WINDOW_HOURS``, and the same message posted again (Twilio's retry
+or a replayed request, whose signature is as valid as the first) changes nothing and is
+answered without a reply, so no second SMS goes out. A message's status is recorded only
+when it moves the message forward (see :mod:`offers.delivery_status`), and then
+published; a repeated status is published again under the same event id, which its
+readers count once.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 from xml.sax.saxutils import escape
@@ -32,9 +39,14 @@ from offers_api.signatures import public_url, verify_twilio
 from offers_api.sms_keywords import KeywordKind, classify, reply_for
 
 router = APIRouter(prefix="/v1/webhooks/twilio", tags=["webhooks"])
+log = logging.getLogger(__name__)
 
 TWIML = "application/xml"
 IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
+MESSAGE_SID = re.compile(r"[A-Za-z0-9]{2,64}")
+"""A Twilio message id as it comes (``SM`` or ``MM`` and 32 hex digits), loosely checked."""
+INBOUND_SEEN_KEY = "webhooks:twilio:inbound:{sid}"
+"""Redis key marking an inbound message that has acted (see the module's docstring)."""
 
 TWILIO_STATUSES: dict[str, DeliveryState | None] = {
     **{state.value: state for state in DeliveryState},
@@ -77,19 +89,44 @@ def twiml(message: str | None) -> Response:
 
 @router.post("/sms", response_class=Response, responses={200: {"content": {TWIML: {}}}})
 def inbound_sms(form: SignedForm, state: StateDep) -> Response:
-    """An SMS from a customer: opt-out, opt-in or help keywords act; anything else is
-    acknowledged without a reply."""
-    sender, body = form.get("From"), form.get("Body")
+    """An SMS from a customer: opt-out, opt-in or help keywords act, once per message;
+    anything else is acknowledged without a reply."""
+    sender, body, sid = form.get("From"), form.get("Body"), form.get("MessageSid")
     if not sender or body is None:
         raise HTTPException(status_code=422, detail="an inbound SMS needs From and Body")
+    if sid is not None and not MESSAGE_SID.fullmatch(sid):
+        raise HTTPException(
+            status_code=422, detail="MessageSid must be 2 to 64 letters and digits (SM...)"
+        )
     match = classify(body)
     if match.kind is KeywordKind.OTHER:
         return twiml(None)
-    customer = state.contacts.customer_for_phone(sender)
-    if customer is not None and match.kind in (KeywordKind.OPT_OUT, KeywordKind.OPT_IN):
-        granted = match.kind is KeywordKind.OPT_IN
-        state.consent.set(customer, ConsentScope.SMS, granted, ConsentSource.SMS_REPLY)
+    if sid is not None and not first_arrival(state, sid):
+        log.info("inbound SMS %s was already acted on; ignored", sid)
+        return twiml(None)
+    try:
+        act_on_keyword(state, sender, match.kind)
+    except Exception:
+        if sid is not None:
+            state.redis.delete(INBOUND_SEEN_KEY.format(sid=sid))  # let Twilio's retry act
+        raise
     return twiml(reply_for(match, brand="Moby"))
+
+
+def first_arrival(state: StateDep, sid: str) -> bool:
+    """Whether the inbound message ``sid`` arrives for the first time in the replay window;
+    it is marked as arrived at once (atomically), so two deliveries of it never both act."""
+    window_s = state.settings.webhook_replay_window_hours * 3600
+    return bool(state.redis.set(INBOUND_SEEN_KEY.format(sid=sid), b"1", nx=True, ex=window_s))
+
+
+def act_on_keyword(state: StateDep, sender: str, kind: KeywordKind) -> None:
+    """STOP withdraws and START grants the SMS consent of the customer with this number
+    (none if the number is not a customer's); HELP changes nothing."""
+    customer = state.contacts.customer_for_phone(sender)
+    if customer is not None and kind in (KeywordKind.OPT_OUT, KeywordKind.OPT_IN):
+        granted = kind is KeywordKind.OPT_IN
+        state.consent.set(customer, ConsentScope.SMS, granted, ConsentSource.SMS_REPLY)
 
 
 @router.post("/status", status_code=204, response_class=Response)

@@ -21,12 +21,20 @@ nothing once the message's ``valid_until`` has passed.
   refuses it after (a permanent failure).
 
 Push notifications have no adapter here.
+
+No failure an adapter returns names the recipient's number: providers quote it in their
+error messages (Twilio's 21211, the Cloud API's 131026 details), and failures go on to
+the ledger, the logs and the dead-letter topic, where customers appear by pseudonymous
+id only. A call the outbound policy refuses (:mod:`offers.outbound`) fails permanently
+with the code ``outbound_refused``: nothing was sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -36,12 +44,14 @@ from pydantic import SecretStr
 from twilio.base.exceptions import TwilioRestException
 
 from offers.contracts import Channel
+from offers.errors import OffersError, OutboundUrlRefused
 from offers.settings import Settings
 from streams.delivery.messages import OutboundMessage
 from streams.delivery.policy import remaining_validity, retry_after_seconds
-from streams.delivery.providers import GraphAccount, TwilioAccount
+from streams.delivery.providers import GraphAccount, TwilioAccount, vet_base
 from streams.delivery.redemption import REDEMPTION_PATH
 from streams.delivery.results import (
+    FailureKind,
     SendFailure,
     SendResult,
     bad_answer,
@@ -53,6 +63,15 @@ from streams.delivery.results import (
 
 Clock = Callable[[], datetime]
 """The current time (aware, UTC)."""
+
+RECIPIENT = "<recipient>"
+"""What stands in a provider's message for the recipient's number."""
+_DIGIT_RUN = re.compile(r"\+?\d{6,}")
+
+
+class LookupFailed(OffersError):
+    """Twilio could not be asked for a message; the message says why, without the
+    recipient's number that the request named."""
 
 
 def utc_now() -> datetime:
@@ -103,6 +122,8 @@ class SmsAdapter:
             return _failed(message, transport_failure("timeout", f"Twilio: {error}"))
         except requests.ConnectionError as error:
             return _failed(message, transport_failure("connection", f"Twilio: {error}"))
+        except OutboundUrlRefused as error:
+            return _failed(message, _refused(error))
         sid = getattr(created, "sid", None)
         if not isinstance(sid, str) or not sid:
             return _failed(message, bad_answer(201, "Twilio answered without a message SID"))
@@ -115,7 +136,16 @@ class SmsAdapter:
 
         Twilio lists newest first; its date filter is on the date *sent*, which a message
         still queued has not, so the list is read by recipient only, up to the messages
-        created a day before ``since``."""
+        created a day before ``since``. What fails is raised as :class:`LookupFailed`
+        (the client's errors quote the request, with the number)."""
+        try:
+            return self._find_sent(decision_id, address, since)
+        except (TwilioRestException, requests.RequestException, OffersError) as error:
+            raise LookupFailed(
+                f"Twilio: {type(error).__name__}: {without_address(str(error), address)}"
+            ) from None
+
+    def _find_sent(self, decision_id: str, address: str, since: datetime) -> str | None:
         marker = f"{REDEMPTION_PATH}{decision_id}."
         oldest = since - timedelta(days=1)
         for sent in self._client.messages.stream(to=address, page_size=100):
@@ -177,6 +207,8 @@ class _GraphAdapter:
             return _failed(message, transport_failure("timeout", f"Graph API: {error!r}"))
         except httpx.TransportError as error:
             return _failed(message, transport_failure("connection", f"Graph API: {error!r}"))
+        except OutboundUrlRefused as error:
+            return _failed(message, _refused(error))
         body = _json(response)
         if response.is_success:
             sent_id = message_id(body)
@@ -231,9 +263,11 @@ def channel_adapters(
     """An adapter for each channel with a provider, configured from ``settings``.
 
     ``http`` (see :func:`streams.delivery.providers.graph_http_client`) carries the Graph
-    API requests and belongs to the caller, who closes it.
+    API requests and belongs to the caller, who closes it. Both APIs' bases are checked
+    against the outbound policy here (:func:`~streams.delivery.providers.vet_base`).
     """
     graph = GraphAccount.from_settings(settings)
+    vet_base(graph.policy, graph.api_base)
     return {
         Channel.SMS: SmsAdapter(
             TwilioAccount.from_settings(settings),
@@ -267,5 +301,30 @@ def _check_channel(message: OutboundMessage, channel: Channel) -> None:
         raise ValueError(f"a {message.channel.value} message given to the {channel.value} adapter")
 
 
+def without_address(text: str, address: str) -> str:
+    """``text`` with the recipient's ``address`` replaced by :data:`RECIPIENT`: as given,
+    and as any run of six digits or more (with or without ``+``) that is part of its
+    digits or holds them, such as the number without its ``+`` or its national digits
+    alone."""
+    if address:
+        text = text.replace(address, RECIPIENT)
+    digits = re.sub(r"\D", "", address)
+    if len(digits) < 6:
+        return text
+
+    def shown(run: re.Match[str]) -> str:
+        found = run.group().lstrip("+")
+        return RECIPIENT if found in digits or digits in found else run.group()
+
+    return _DIGIT_RUN.sub(shown, text)
+
+
+def _refused(error: OutboundUrlRefused) -> SendFailure:
+    return SendFailure(FailureKind.PERMANENT, "outbound_refused", str(error))
+
+
 def _failed(message: OutboundMessage, failure: SendFailure) -> SendResult:
-    return SendResult(message.decision_id, message.channel, failure=failure)
+    """The failed result of ``message``, its failure's text without the recipient's
+    number."""
+    shown = replace(failure, message=without_address(failure.message, message.address))
+    return SendResult(message.decision_id, message.channel, failure=shown)

@@ -47,6 +47,7 @@ from offers.contracts import (
 from offers.contracts.events import consent_key
 from offers.delivery_status import StatusBook
 from offers.errors import ContractError, OffersError
+from offers.outbound import OutboundPolicy
 from offers.settings import Settings
 from offers.topics import CONSENT, DEAD_LETTER, DECISIONS, DELIVERY_STATUS
 from streams.dead_letters import send_dead_letter
@@ -141,7 +142,9 @@ class DeliveryAgents:
         self.clock = SendClock(settings.decision_clock, watermark)
         self.outbox = TopicOutbox(app)
         self.dead_letters = self.outbox.dead_letters
-        self.http = graph_http_client(settings.send_timeout_seconds)
+        self.http = graph_http_client(
+            settings.send_timeout_seconds, OutboundPolicy.from_settings(settings)
+        )
         adapters = channel_adapters(settings, self.http)
         sms = adapters.get(Channel.SMS)
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

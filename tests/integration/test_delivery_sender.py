@@ -30,13 +30,14 @@ from offers.contracts import (
 from offers.contracts.events import consent_key
 from offers.delivery_status import StatusBook
 from offers.offer_book import OfferBook
+from offers.outbound import OutboundPolicy
 from offers.settings import Settings
 from simulators.sandbox import Sandbox, SandboxConfig, running_sandbox
 from streams.delivery.adapters import SmsAdapter, channel_adapters
 from streams.delivery.clock import SendClock
 from streams.delivery.ledger import SendLedger, SendState
 from streams.delivery.policy import SendRateLimiter
-from streams.delivery.providers import Provider
+from streams.delivery.providers import Provider, graph_http_client
 from streams.delivery.reconcile import Reconciler
 from streams.delivery.sender import Delivery, SendContext, Sender
 from tests.unit.campaigns.factories import CAMPAIGN_ID, valid_campaign
@@ -77,6 +78,8 @@ def settings(stack_settings: Settings, sandbox: Sandbox) -> Settings:
     config = sandbox.config
     return stack_settings.model_copy(
         update={
+            "outbound_allowed_hosts": ("127.0.0.1",),
+            "outbound_allow_private": True,
             "twilio_api_base": sandbox.base_url,
             "twilio_account_sid": config.account_sid,
             "twilio_auth_token": SecretStr(config.auth_token),
@@ -115,7 +118,7 @@ class Rig:
         self.campaign = campaign
 
     def sender(self, owner: str = "worker-a") -> tuple[Sender, httpx.AsyncClient]:
-        http = httpx.AsyncClient(timeout=2.0)
+        http = graph_http_client(2.0, OutboundPolicy.from_settings(self.settings))
         adapters = channel_adapters(self.settings, http)
         sms = adapters[Channel.SMS]
         assert isinstance(sms, SmsAdapter)

@@ -19,11 +19,14 @@ FAST = SandboxConfig(callback_delay_s=0.0, retry_after_s=7)
 
 
 def sandbox_settings(sandbox: Sandbox, **overrides: Any) -> Settings:
-    """Settings whose providers are the sandbox, with its credentials."""
+    """Settings whose providers are the sandbox, with its credentials; the sandbox's
+    host, 127.0.0.1, allowed as an outbound host at a private address."""
     assert sandbox.base_url is not None
     config = sandbox.config
     values: dict[str, Any] = {
         "environment": "test",
+        "outbound_allowed_hosts": ["127.0.0.1"],
+        "outbound_allow_private": True,
         "twilio_api_base": sandbox.base_url,
         "twilio_account_sid": config.account_sid,
         "twilio_auth_token": SecretStr(config.auth_token),

@@ -1,13 +1,25 @@
-"""Where the providers are reached: settings, production checks, the Twilio HTTP client."""
+"""Where the providers are reached: settings, production checks, the Twilio HTTP client,
+and the outbound policy the clients obey."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import requests
 from pydantic import SecretStr, ValidationError
 
+from offers.contracts import Channel
+from offers.errors import OutboundUrlRefused
+from offers.outbound import OutboundPolicy
 from offers.settings import Settings
+from simulators.sandbox import Sandbox
+from streams.delivery.adapters import SmsAdapter, WhatsAppAdapter, channel_adapters
+from streams.delivery.messages import OutboundMessage
 from streams.delivery.providers import (
     GRAPH_API_BASE,
     PROVIDER_OF,
@@ -16,9 +28,13 @@ from streams.delivery.providers import (
     Provider,
     TwilioAccount,
     TwilioHttpClient,
+    graph_http_client,
     send_rates,
     twilio_rest_client,
+    vet_base,
 )
+from streams.delivery.results import SendResult
+from tests.unit.delivery.conftest import sandbox_settings
 
 PRODUCTION: dict[str, Any] = {
     "environment": "production",
@@ -54,6 +70,8 @@ def test_the_sandbox_is_reached_by_setting_the_api_bases() -> None:
         graph_api_base="http://127.0.0.1:8099",
         graph_api_version="v19.0",
         whatsapp_phone_number_id="42",
+        outbound_allowed_hosts=["127.0.0.1"],
+        outbound_allow_private=True,
     )
     assert TwilioAccount.from_settings(settings).api_base == "http://127.0.0.1:8099"
     graph = GraphAccount.from_settings(settings)
@@ -153,6 +171,134 @@ def test_production_names_every_missing_credential_at_once() -> None:
 
 def test_production_reaches_providers_over_https_only() -> None:
     with pytest.raises(ValidationError, match="OFFERS_TWILIO_API_BASE must be an https URL"):
-        Settings(**PRODUCTION, twilio_api_base="http://127.0.0.1:8099")
+        Settings(**PRODUCTION, twilio_api_base="http://api.twilio.com")
     with pytest.raises(ValidationError, match="OFFERS_GRAPH_API_BASE must be an https URL"):
-        Settings(**PRODUCTION, graph_api_base="http://127.0.0.1:8099")
+        Settings(**PRODUCTION, graph_api_base="http://graph.facebook.com")
+
+
+def test_production_never_reaches_a_private_address() -> None:
+    with pytest.raises(ValidationError, match="OFFERS_OUTBOUND_ALLOW_PRIVATE must be false"):
+        Settings(**PRODUCTION, outbound_allow_private=True)
+
+
+# the outbound policy, against the sandbox ------------------------------------------------
+
+SANDBOX_NAME = "graph.sandbox.test"
+"""A name no DNS knows: the policies below resolve it themselves, to the sandbox."""
+
+
+class Answers:
+    """A resolver that answers ``first`` to the first lookup and ``then`` to the others,
+    as a name rebound after its first answer would."""
+
+    def __init__(self, first: str, then: str) -> None:
+        self.answers = [first]
+        self.then = then
+        self.lookups = 0
+
+    def __call__(self, host: str, port: int) -> Sequence[str]:
+        assert host == SANDBOX_NAME
+        self.lookups += 1
+        return [self.answers.pop()] if self.answers else [self.then]
+
+
+def named_settings(sandbox: Sandbox, **overrides: Any) -> Settings:
+    """The sandbox's settings with its API bases under :data:`SANDBOX_NAME`."""
+    assert sandbox.base_url is not None
+    named = sandbox.base_url.replace("127.0.0.1", SANDBOX_NAME)
+    return sandbox_settings(
+        sandbox,
+        twilio_api_base=named,
+        graph_api_base=named,
+        outbound_allowed_hosts=[SANDBOX_NAME, "127.0.0.1"],
+        **overrides,
+    )
+
+
+def send_whatsapp(account: GraphAccount, timeout_s: float) -> SendResult:
+    async def go() -> SendResult:
+        async with graph_http_client(timeout_s, account.policy) as http:
+            return await WhatsAppAdapter(account, http).send(outbound(Channel.WHATSAPP))
+
+    return asyncio.run(go())
+
+
+def outbound(channel: Channel) -> OutboundMessage:
+    return OutboundMessage(
+        decision_id="dec-1",
+        channel=channel,
+        address="+393331234567",
+        body="Ciao! -20% su Livorno-Olbia stasera",
+        valid_until=datetime.now(UTC) + timedelta(hours=1),
+    )
+
+
+def test_the_graph_client_connects_to_the_address_it_checked(sandbox: Sandbox) -> None:
+    settings = named_settings(sandbox)
+    answers = Answers("127.0.0.1", "127.0.0.1")
+    policy = replace(OutboundPolicy.from_settings(settings), resolve=answers)
+    account = replace(GraphAccount.from_settings(settings), policy=policy)
+    result = send_whatsapp(account, settings.send_timeout_seconds)
+    assert result.sent, result
+    assert answers.lookups == 1
+    assert [m.channel for m in sandbox.messages()] == ["whatsapp"]
+
+
+def test_a_name_rebound_to_a_private_address_is_refused_on_connection(sandbox: Sandbox) -> None:
+    """The name's first answer is public, so the client is built; its connection then
+    finds it resolving to 127.0.0.1 and is refused."""
+    settings = named_settings(sandbox, outbound_allow_private=False)
+    answers = Answers("93.184.215.14", "127.0.0.1")
+    policy = replace(OutboundPolicy.from_settings(settings), resolve=answers)
+    account = replace(GraphAccount.from_settings(settings), policy=policy)
+    vet_base(policy, account.api_base)
+    result = send_whatsapp(account, settings.send_timeout_seconds)
+    assert result.failure is not None and result.failure.code == "outbound_refused"
+    assert not result.failure.transient
+    assert f"host {SANDBOX_NAME} resolves to 127.0.0.1, a loopback address" in (
+        result.failure.message
+    )
+    assert answers.lookups == 2
+    assert sandbox.messages() == []
+
+
+def test_the_twilio_client_checks_each_request(sandbox: Sandbox) -> None:
+    settings = named_settings(sandbox, outbound_allow_private=False)
+    answers = Answers("93.184.215.14", "127.0.0.1")
+    policy = replace(OutboundPolicy.from_settings(settings), resolve=answers)
+    adapter = SmsAdapter(
+        replace(TwilioAccount.from_settings(settings), policy=policy), timeout_s=2.0
+    )
+    try:
+        result = adapter.send_blocking(outbound(Channel.SMS))
+    finally:
+        adapter.close()
+    assert result.failure is not None and result.failure.code == "outbound_refused"
+    assert "resolves to 127.0.0.1, a loopback address" in result.failure.message
+    assert "?" not in result.failure.message
+    assert sandbox.messages() == []
+
+
+def test_a_client_for_a_refused_base_is_not_built(sandbox: Sandbox) -> None:
+    allowed = sandbox_settings(sandbox)
+    refusing = allowed.model_copy(update={"outbound_allow_private": False})
+    with pytest.raises(OutboundUrlRefused, match="127.0.0.1 of http://127.0.0.1:.* loopback"):
+        TwilioAccount.from_settings(refusing).http_client(1.0)
+
+    async def build() -> None:
+        async with graph_http_client(1.0) as http:
+            channel_adapters(refusing, http)
+
+    with pytest.raises(OutboundUrlRefused, match="loopback address"):
+        asyncio.run(build())
+
+
+def test_a_base_that_does_not_resolve_yet_is_checked_on_each_call() -> None:
+    """A name that does not resolve when the client is built (DNS down) does not stop
+    the worker: each request checks it again."""
+    policy = OutboundPolicy(("api.twilio.invalid",))
+    client = TwilioAccount(
+        "https://api.twilio.invalid", "AC" + "0" * 32, SecretStr("t"), "MOBY", policy
+    ).http_client(1.0)
+    with pytest.raises(requests.ConnectionError, match="api.twilio.invalid"):
+        client.request("GET", MESSAGES)
