@@ -5,14 +5,16 @@ The batch sources live under a data directory from the settings, so they are bui
 functions rather than at import time. The stream processor pushes each view's
 micro-batches to ``<view>_push`` (``customer_location_push``, ...). The offline log of a
 view, read for training sets, is the directory ``<data_dir>/<view>/``: one parquet file
-per pushed micro-batch (see :func:`write_offline_part` for why not Feast's own write).
+per pushed micro-batch (see :func:`write_offline_part` for why not Feast's own write);
+an erased customer's rows are removed by rewriting the parts that hold them
+(:func:`erase_offline_rows`).
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from feast import FeatureStore, FileSource, PushSource, RequestSource
 
@@ -193,8 +196,58 @@ def compact_offline_log(spec: ViewSpec, directory: Path) -> Compaction:
     return Compaction(spec.name, len(parts), table.num_rows)
 
 
+def erase_offline_rows(spec: ViewSpec, directory: Path, keys: Collection[str]) -> int:
+    """Remove the rows of ``keys`` (values of the view's join key: erased customers) from
+    every part of a view's offline log; returns how many rows were removed.
+
+    A part holding such rows is written again without them, under a hidden name, then
+    renamed over the old part: a reader sees the old part or the new one, never half of
+    one, and parts that writers add meanwhile are left alone (they are new files). A part
+    that a compaction merged meanwhile is gone, and the merged part may hold the rows;
+    the log is therefore read again until a pass finds none (at most
+    :data:`ERASE_PASSES` passes).
+    """
+    wanted = pa.array(sorted(set(keys)), type=pa.string())
+    if len(wanted) == 0:
+        return 0
+    removed = 0
+    for _ in range(ERASE_PASSES):
+        found = [_erase_from_part(part, spec, wanted) for part in _parts(directory)]
+        removed += sum(count for count in found if count is not None)
+        if not any(count is None or count > 0 for count in found):
+            break
+    return removed
+
+
+ERASE_PASSES = 3
+"""Passes of :func:`erase_offline_rows` over a view's log before it gives up."""
+
+
+def _parts(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.glob("part-*.parquet") if p.is_file())
+
+
+def _erase_from_part(part: Path, spec: ViewSpec, keys: pa.Array) -> int | None:
+    """Rewrite ``part`` without the rows whose join key is one of ``keys``; how many
+    there were (0: the part is left untouched), or None when the part is gone meanwhile
+    (merged by a compaction: the merged part is to be read)."""
+    try:
+        held = pq.read_table(part, columns=[spec.join_key]).column(0)
+        found = int(pc.sum(pc.is_in(held, value_set=keys)).as_py() or 0)
+        if found == 0:
+            return 0
+        table = pq.read_table(part)
+    except FileNotFoundError:
+        return None
+    if not part.exists():
+        return None
+    _write_part(table.filter(pc.invert(pc.is_in(table[spec.join_key], value_set=keys))), part)
+    return found
+
+
 def _write_part(table: pa.Table, path: Path) -> None:
-    """Write to a hidden name, then rename: readers never see a partial file."""
-    partial = path.with_name(f".{path.name}.partial")
+    """Write to a hidden name of its own, then rename: readers never see a partial file,
+    and two processes rewriting the same part never write into one file."""
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
     pq.write_table(table, partial, use_compliant_nested_type=False)
     partial.rename(path)

@@ -1,8 +1,8 @@
 """The data scientist's loop: read what the engine logged, train, evaluate, register.
 
 - :func:`read_logged` compacts Feast's offline log, reads the decision, delivery-status,
-  booking and campaign topics from their beginning, and builds the training set
-  (:func:`models.logged.logged_training_set`);
+  booking, campaign and erasure topics from their beginning, and builds the training set
+  (:func:`models.logged.logged_training_set`, which leaves erased customers out);
 - :func:`assess` evaluates a booster on the held-out (newest) decisions: the report's
   inputs (metrics beside the oracle and the champion, off-policy estimates on the
   logged exploration, population stability against the training rows);
@@ -39,14 +39,14 @@ from models.scoring import Scorer
 from models.training import Split, TrainedModel, TrainingConfig, train
 from offers.reports.source import read_report_events
 from offers.settings import Settings
-from offers.topics import BOOKING, CAMPAIGNS, DECISIONS, DELIVERY_STATUS
+from offers.topics import BOOKING, CAMPAIGNS, DECISIONS, DELIVERY_STATUS, ERASURES
 from simulators.oracle import CandidateTruth, candidate_truth, simulated_customers
 from simulators.reaction import ReactionRates
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 Echo = Callable[[str], None]
-LOG_TOPICS = (DECISIONS, DELIVERY_STATUS, BOOKING, CAMPAIGNS)
+LOG_TOPICS = (DECISIONS, DELIVERY_STATUS, BOOKING, CAMPAIGNS, ERASURES)
 READ_TIMEOUT_S = 600.0
 
 

@@ -7,9 +7,11 @@ scored candidate of a decision record names what is needed to rebuild it: the ca
 revision (its offer terms), the channel and the sailing; the record names the moment of
 the decision (``decided_at``) and the customer's local hour.
 
-- :func:`fold_log` folds the decision, delivery-status, booking and campaign topics into
-  a :class:`DecisionLog`: the sent decisions that reached the customer, the bookings
-  made with their offer, every version of every campaign.
+- :func:`fold_log` folds the decision, delivery-status, booking, campaign and erasure
+  topics into a :class:`DecisionLog`: the sent decisions that reached the customer, the
+  bookings made with their offer, every version of every campaign. The decisions of a
+  customer made up to its erasure (``state.erasures``) are left out, whatever order the
+  events come in: an erased customer is in no training set.
 - :func:`candidate_rows` lists the rows of the decisions whose outcome is known: the
   label window, from the decision to the earlier of its offer's expiry and the
   attribution window's end, has closed before the log ends. The chosen row is labelled
@@ -58,6 +60,7 @@ from offers.campaigns.targeting import Trigger
 from offers.contracts import (
     BookingEvent,
     CampaignChange,
+    CustomerErased,
     DecisionOutcome,
     DeliveryState,
     DeliveryStatus,
@@ -100,15 +103,23 @@ class DecisionLog:
     """(campaign id, revision) -> that version of the campaign."""
     end: datetime | None = None
     """The latest event time in the log: what is known stops there."""
+    erased: dict[str, datetime] = field(default_factory=dict)
+    """Customer id -> its latest erasure: its decisions up to then are left out."""
 
 
 def fold_log(events: Iterable[Event]) -> DecisionLog:
-    """The log of ``events`` of the decision, delivery-status, booking and campaign
-    topics, in any order and any number of copies (other events are ignored)."""
+    """The log of ``events`` of the decision, delivery-status, booking, campaign and
+    erasure topics, in any order and any number of copies (other events are ignored).
+    An erasure is no event of the log: it does not move the log's end."""
     folded = DecisionLog()
     bookings: dict[str, BookingEvent] = {}
     cancelled: set[str] = set()
     for event in events:
+        if isinstance(event, CustomerErased):
+            known_at = folded.erased.get(event.customer_id)
+            if known_at is None or event.event_time > known_at:
+                folded.erased[event.customer_id] = event.event_time
+            continue
         if folded.end is None or event.event_time > folded.end:
             folded.end = event.event_time
         if isinstance(event, OfferDecision):
@@ -129,7 +140,25 @@ def fold_log(events: Iterable[Event]) -> DecisionLog:
         decision = booking.offer_decision_id
         if decision not in folded.booked or booking.event_time < folded.booked[decision]:
             folded.booked[decision] = booking.event_time
+    _leave_out_erased(folded)
     return folded
+
+
+def _leave_out_erased(folded: DecisionLog) -> None:
+    """Drop the decisions of erased customers made up to their erasure, with what was
+    known of their outcome."""
+    erased = folded.erased
+    if not erased:
+        return
+    gone = [
+        decision_id
+        for decision_id, decision in folded.sent.items()
+        if (at := erased.get(decision.customer_id)) is not None and decision.event_time <= at
+    ]
+    for decision_id in gone:
+        del folded.sent[decision_id]
+        folded.reached.discard(decision_id)
+        folded.booked.pop(decision_id, None)
 
 
 def _reached(status: DeliveryStatus) -> bool:

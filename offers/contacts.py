@@ -16,6 +16,7 @@ import hmac
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from redis import Redis
 from redis.client import Pipeline
@@ -158,9 +159,11 @@ class ContactStore:
         value = self._redis.get(self._index_key(number))
         return value.decode() if isinstance(value, bytes) else None
 
-    def erase(self, customer_id: str) -> None:
+    def erase(self, customer_id: str) -> int:
+        """Remove the customer's number, its index entry, language and name; how many
+        keys there were (0: nothing was kept)."""
         old = self.phone_of(customer_id)
         keys = [self._customer_key(customer_id), self._details_key(customer_id)]
         if old is not None:
             keys.append(self._index_key(old))
-        self._redis.delete(*keys)
+        return cast(int, self._redis.delete(*keys))

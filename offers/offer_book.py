@@ -343,6 +343,10 @@ class OfferBook:
         redemptions, cents = (int(redis_text(v)) if v is not None else 0 for v in used)
         return BudgetUse(redemptions=redemptions, discount_eur=cents / 100)
 
+    def holds(self, customer_id: str) -> bool:
+        """Whether any offer of the customer may still be kept (its index exists)."""
+        return bool(self._redis.exists(self._customer_key(customer_id)))
+
     def erase(self, customer_id: str) -> int:
         """Remove every offer of the customer, redeemed or not; returns how many.
 

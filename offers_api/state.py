@@ -1,6 +1,7 @@
 """What the API holds while it runs: the state-topic writer and views, the event producer,
-the stores in Redis (contacts, offers, delivery statuses, API keys, request windows). Built
-once in the app's lifespan from the settings, closed at shutdown."""
+the stores in Redis (contacts, offers, delivery statuses, API keys, request windows), and
+the erasure of customers across them. Built once in the app's lifespan from the settings,
+closed at shutdown."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from redis.asyncio import Redis as AsyncRedis
 
 from offers.contacts import ContactStore
 from offers.delivery_status import StatusBook
+from offers.erasure import CustomerErasure, ErasureLog
 from offers.offer_book import OfferBook
 from offers.settings import Settings
 from offers.state.campaigns import CampaignStore
@@ -34,6 +36,9 @@ class ApiState:
     api_keys: ApiKeyStore
     request_windows: RequestWindows
     """The callers' rate-limit windows (:mod:`offers_api.rate_limit`)."""
+    erasures: ErasureLog
+    erasure: CustomerErasure
+    """Erases a customer from every store (:mod:`offers.erasure`)."""
     redis: Redis
     async_redis: AsyncRedis
     """The same Redis for what the API awaits on the event loop (it may only be used there:
@@ -46,19 +51,31 @@ class ApiState:
         async_redis = AsyncRedis.from_url(settings.redis_url)
         consent = ConsentStore(settings.kafka_bootstrap, writer)
         campaigns = CampaignStore(settings.kafka_bootstrap, writer)
+        erasures = ErasureLog(settings.kafka_bootstrap, writer)
         consent.view.wait_until_current()
         campaigns.view.wait_until_current()
+        erasures.view.wait_until_current()
         contacts = ContactStore(redis, settings.secret_key.get_secret_value())
+        offers = OfferBook(redis)
         return cls(
             settings=settings,
             writer=writer,
             consent=consent,
             campaigns=campaigns,
             contacts=contacts,
-            offers=OfferBook(redis),
+            offers=offers,
             statuses=StatusBook(redis),
             api_keys=RedisApiKeyStore(redis),
             request_windows=RedisRequestWindows(redis, async_redis),
+            erasures=erasures,
+            erasure=CustomerErasure(
+                settings,
+                log=erasures,
+                contacts=contacts,
+                consent=consent,
+                offers=offers,
+                redis=redis,
+            ),
             redis=redis,
             async_redis=async_redis,
         )
@@ -66,6 +83,7 @@ class ApiState:
     async def close(self) -> None:
         self.campaigns.close()
         self.consent.close()
+        self.erasures.close()
         self.writer.close()
         self.redis.close()
         await self.async_redis.aclose()

@@ -40,6 +40,8 @@ class ConsentStore:
             scopes = self._by_customer.setdefault(customer, {})
             if change is None:
                 scopes.pop(ConsentScope(scope), None)
+                if not scopes:  # an erased customer leaves nothing behind
+                    del self._by_customer[customer]
             else:
                 scopes[change.scope] = change
 
@@ -64,11 +66,18 @@ class ConsentStore:
         self.record(change)
         return change
 
-    def erase(self, customer_id: str) -> None:
-        """Tombstones for every scope of the customer."""
-        for scope in ConsentScope:
-            position = self._writer.put(CONSENT.name, consent_key(customer_id, scope), None)
-        self.view.wait_for(position)
+    def erase(self, customer_id: str) -> int:
+        """Tombstones for every scope of the customer (also those this store holds no
+        record of: one may be on its way), waited for; how many scopes held a record."""
+        held = len(self.of(customer_id))
+        # the scopes' keys may lie in different partitions: wait for each tombstone
+        positions = [
+            self._writer.put(CONSENT.name, consent_key(customer_id, scope), None)
+            for scope in ConsentScope
+        ]
+        for position in positions:
+            self.view.wait_for(position)
+        return held
 
     def of(self, customer_id: str) -> dict[ConsentScope, ConsentChange]:
         with self._lock:

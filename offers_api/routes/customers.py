@@ -1,5 +1,5 @@
 """What a customer's app calls: its current offers and their redemption, consent, contact
-number and location pings."""
+number and location pings; and the erasure of all its personal data."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from offers.contracts import (
     ResponseAction,
     encode,
 )
+from offers.erasure import Erasure
 from offers.offer_book import OfferNotFound, Redemption, RedemptionLimits, StoredOffer
 from offers.roles import Role
 from offers.topics import LOCATION, RESPONSES
@@ -158,3 +159,26 @@ def post_location(
     )
     state.writer.put(LOCATION.name, customer_id, encode(ping))
     return Accepted(event_id=ping.event_id, topic=LOCATION.name)
+
+
+@router.delete(
+    "",
+    response_model=Erasure,
+    dependencies=[Limited],
+    responses={
+        200: {
+            "description": "The customer's personal data is erased; the answer says what "
+            "was removed from each store."
+        },
+    },
+)
+def erase_customer(customer_id: CustomerId, state: StateDep, principal: CustomerOrAdmin) -> Erasure:
+    """Erase the customer's personal data (the right to erasure): its contact number and
+    details, consent, offers, online and offline features and the engine's records about
+    it. The erasure is recorded first on ``state.erasures``; the stream processors forget
+    the customer's state when they read the record (within seconds), and no later training
+    set includes what it did until now.
+
+    Idempotent: calling again finishes an erasure that was interrupted, and once nothing
+    is left it erases nothing (every count zero, ``recorded`` false)."""
+    return state.erasure.erase(customer_id, principal.role)
