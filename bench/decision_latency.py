@@ -3,8 +3,8 @@ does no work, and with one engine worker beside two, in the same run.
 
 Starts the local stack on free ports in a temporary directory; trains the bootstrap model
 into a temporary registry (the champion); writes one active campaign (the ``search``
-trigger, every route, SMS in every language), SMS consent for each of ``--customers``
-customers and the sailings of the coming week. Two workers run side by side:
+trigger, every route, SMS in every language), SMS and location consent for each of
+``--customers`` customers and the sailings of the coming week. Two workers run side by side:
 
 - ``engine``: one ``faust -A streams.app worker`` (decisions on the wall clock);
 - ``passthrough``: one ``faust -A bench.passthrough worker``, which copies each record of
@@ -939,8 +939,9 @@ def _prepare(live: Settings, root: Path, customers: list[str], seed: int) -> Wor
     sailings = _sailings(now, seed)
     with KafkaEventProducer(engine) as producer:
         mark = time.perf_counter()
-        # every customer of the pool grants SMS
-        producer.produce(consent_changes(customers, seed, at=now, shares={ConsentScope.SMS: 1.0}))
+        # every customer of the pool grants SMS, and location (their pings are used)
+        shares = {ConsentScope.SMS: 1.0, ConsentScope.LOCATION: 1.0}
+        producer.produce(consent_changes(customers, seed, at=now, shares=shares))
         setup["consent_write_s"] = time.perf_counter() - mark
         producer.produce(sailings)
     routes = sorted(network.route_ids() & {sailing.route_id for sailing in sailings})

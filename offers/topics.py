@@ -28,7 +28,8 @@ class TopicSpec:
     single_partition: bool = False
     retention_ms: int | None = None
     holds_location: bool = False
-    """Records reveal where a customer was: kept only ``location_retention_hours``."""
+    """Records reveal where a customer was: kept only ``location_retention_hours`` (a
+    compacted topic too: its latest values are deleted as well once that old)."""
     extra_config: dict[str, str] = field(default_factory=dict)
 
     def partitions(self, settings: Settings) -> int:
@@ -43,6 +44,11 @@ class TopicSpec:
         retention = self.retention_ms
         if self.holds_location:
             retention = settings.location_retention_hours * HOUR_MS
+            # Kafka deletes a whole segment once its newest record is past the retention:
+            # short segments keep a record at most a quarter of it longer (an hour at most)
+            cfg["segment.ms"] = str(min(HOUR_MS, retention // 4))
+            if self.compacted:
+                cfg["cleanup.policy"] = "compact,delete"
         if retention is not None:
             cfg["retention.ms"] = str(retention)
         cfg.update(self.extra_config)
@@ -67,6 +73,10 @@ SAILING = TopicSpec(
 CONSENT = TopicSpec(
     "state.consent", key="consent_key", event_types=("consent_change",), compacted=True
 )
+ERASURES = TopicSpec(
+    "state.erasures", key="customer_id", event_types=("customer_erased",), compacted=True
+)
+"""The latest erasure of every erased customer (:mod:`offers.erasure`)."""
 CAMPAIGNS = TopicSpec(
     "state.campaigns",
     key="event_id",
@@ -102,7 +112,12 @@ RESPONSES = TopicSpec(
     retention_ms=30 * DAY_MS,
 )
 DEAD_LETTER = TopicSpec(
-    "events.dead-letter", key="source_key", event_types=("dead_letter",), retention_ms=30 * DAY_MS
+    "events.dead-letter",
+    key="source_key",
+    event_types=("dead_letter",),
+    # a dead letter keeps its record whole, and a record of events.location holds a
+    # position (even one too broken to be told apart from other records)
+    holds_location=True,
 )
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
@@ -111,6 +126,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     BOOKING,
     SAILING,
     CONSENT,
+    ERASURES,
     CAMPAIGNS,
     GEOFENCE,
     TRIGGERS,
@@ -121,9 +137,10 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
 )
 
 INPUT_TOPICS: tuple[TopicSpec, ...] = (LOCATION, SOCIAL, BOOKING, SAILING)
-WORKER_TOPICS: tuple[TopicSpec, ...] = (*INPUT_TOPICS, GEOFENCE, TRIGGERS)
-"""Every topic the stream-processor workers consume as a group: the inputs, and the
-geofence transitions and trigger signals they produce for their own decision agent."""
+WORKER_TOPICS: tuple[TopicSpec, ...] = (*INPUT_TOPICS, GEOFENCE, TRIGGERS, ERASURES)
+"""Every topic the stream-processor workers consume as a group: the inputs, the
+geofence transitions and trigger signals they produce for their own decision agent, and
+the erasures, after which they forget a customer's state."""
 
 _BY_EVENT_TYPE: dict[str, TopicSpec] = {t: spec for spec in ALL_TOPICS for t in spec.event_types}
 _BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in ALL_TOPICS}

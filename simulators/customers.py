@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 import numpy.typing as npt
 
+from offers.contracts import ConsentScope
+from simulators.consent import granting
 from simulators.geo import haversine_km
 from simulators.ports import HOME_CITIES, LANGUAGES, port_named
 from simulators.routes import Route
@@ -50,6 +52,8 @@ class Customers:
     favourite_routes: npt.NDArray[np.uint8]
     """Shape (n, 2): indices of two outbound routes (may be the same route twice)."""
     location_sharing: npt.NDArray[np.bool_]
+    """Whether the customer's app shares their location: exactly the customers who grant
+    the location consent (:func:`simulators.consent.granting`)."""
     preferred_channel: npt.NDArray[np.uint8]
     """Index into :data:`CHANNELS`."""
 
@@ -106,7 +110,9 @@ def generate_customers(count: int, seed: int, routes: tuple[Route, ...]) -> Cust
         social_activity=social.astype(np.float32),
         brand_affinity=affinity.astype(np.float32),
         favourite_routes=outbound[favourites].astype(np.uint8),
-        location_sharing=rng.random(count) < 0.35,
+        location_sharing=granting(
+            seed, [customer_id(i) for i in range(count)], ConsentScope.LOCATION
+        ),
         preferred_channel=channel.astype(np.uint8),
     )
 

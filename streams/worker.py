@@ -7,7 +7,10 @@ to another worker), buffers the key's new row for Feast, and sends geofence tran
 to their topic. Every worker also holds every sailing's latest row, read-only, followed
 from the sailing table's changelog (``streams.replica``; ``/sailings`` shows it), every
 customer's consent (``/consent/{id}``) and every campaign's latest version
-(``/campaigns``), followed from the state topics the API writes.
+(``/campaigns``), followed from the state topics the API writes; and it forgets the
+customers the API erased (``streams.erasure``). Location rows go when the customer
+withdraws the location consent, and once older than the retention
+(``streams.location_retention``).
 
 ``faust -A streams.app worker`` runs a worker (``streams/app.py`` builds the app from
 the environment); :func:`create_app` builds one for given settings.
@@ -17,7 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import faust
@@ -26,21 +30,23 @@ from faust.web import Request, Response, View
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
-from offers.contracts import Event, ValidationClock, decode, encode
-from offers.errors import ContractError, FieldError
+from offers.contracts import Event, ValidationClock, encode
+from offers.errors import ContractError
 from offers.settings import Settings
 from offers.stack.kafka import create_topics
-from offers.topics import DEAD_LETTER, GEOFENCE, TopicSpec
+from offers.topics import DEAD_LETTER, ERASURES, GEOFENCE, TopicSpec
 from streams.consumer import FlowControl, transport_for
 from streams.dead_letters import send_dead_letter
 from streams.decisions.agent import DecisionAgents
+from streams.erasure import erased_before, follow_erasures, install_erasure_agent
 from streams.features.rows import Row
 from streams.followers import follow_campaigns, follow_consent, state_pages
+from streams.location_retention import install_location_retention
 from streams.metrics import StreamMetrics
-from streams.processing import Entry, step
+from streams.processing import Entry, read_record, step
 from streams.replica import TopicReplica
 from streams.sink import FeastWriter, FeatureSink, Writer
-from streams.views import FEATURE_VIEWS, SAILING_STATE, FeatureView
+from streams.views import CUSTOMER_LOCATION, FEATURE_VIEWS, SAILING_STATE, FeatureView
 
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
 log = logging.getLogger(__name__)
@@ -81,6 +87,7 @@ class StreamApp(faust.App):
                     key="state key",
                     event_types=(),
                     compacted=True,
+                    holds_location=table.name == CUSTOMER_LOCATION.name,
                 )
                 for table in self.tables.values()
             )
@@ -121,7 +128,9 @@ def app_options(settings: Settings) -> dict[str, Any]:
 
 def create_app(settings: Settings, writer: Writer | None = None) -> StreamApp:
     """The stream processor for ``settings``; ``writer`` replaces the Feast writer."""
-    app = StreamApp(settings, settings.stream_app_id, **app_options(settings))
+    app = StreamApp(
+        settings, settings.stream_app_id, also_create=(ERASURES,), **app_options(settings)
+    )
     metrics = StreamMetrics()
     sink = FeatureSink(
         writer or FeastWriter(settings),
@@ -129,9 +138,13 @@ def create_app(settings: Settings, writer: Writer | None = None) -> StreamApp:
         interval_s=settings.feature_flush_ms / 1000,
         metrics=metrics,
     )
-    processor = FeatureProcessor(app, settings, sink, metrics)
+    erasures = follow_erasures(app, settings)
+    processor = FeatureProcessor(app, settings, sink, metrics, erasures)
     for view in FEATURE_VIEWS:
         processor.add_agent(view)
+    customer_tables = [processor.tables[view.name] for view in FEATURE_VIEWS if not view.shared]
+    install_erasure_agent(app, settings, customer_tables, sink, erasures)
+    install_location_retention(app, settings, processor.tables[CUSTOMER_LOCATION.name], sink)
 
     @app.page("/metrics")
     async def metrics_page(web: View, request: Request) -> Response:
@@ -163,9 +176,17 @@ class FeatureProcessor:
     """What the feature agents share: the sink, the output topics, the clock, metrics."""
 
     def __init__(
-        self, app: faust.App, settings: Settings, sink: FeatureSink, metrics: StreamMetrics
+        self,
+        app: faust.App,
+        settings: Settings,
+        sink: FeatureSink,
+        metrics: StreamMetrics,
+        erasures: Mapping[str, datetime] | None = None,
     ) -> None:
+        """``erasures``: the erased customers' latest erasure times, by id (their events
+        dated up to then are dropped: :mod:`streams.erasure`)."""
         self.app = app
+        self.erasures: Mapping[str, datetime] = erasures if erasures is not None else {}
         self.settings = settings
         self.sink = sink
         self.metrics = metrics
@@ -222,6 +243,10 @@ class FeatureProcessor:
             await self._dead_letter(message, exc, "decode")
             await ack()
             return
+        if not view.shared and erased_before(self.erasures, key, decoded.event_time):
+            self.metrics.events.labels(view.topic.name, "erased").inc()
+            await ack()
+            return
         try:
             result = step(view, table.get(key), decoded, message.offset, self.lateness)
         except Exception as exc:
@@ -242,20 +267,7 @@ class FeatureProcessor:
         self, view: FeatureView, key: bytes | None, value: bytes | None
     ) -> tuple[Event, bytes]:
         """The event, and its key, which must be the record's key."""
-        event = decode(value or b"", expected=view.event_type, clock=self.clock)
-        expected_key = view.key_of(event)
-        if key is None or key != expected_key.encode():
-            shown = "no key" if key is None else f"key {key.decode(errors='replace')!r}"
-            raise ContractError(
-                [
-                    FieldError(
-                        view.key_field,
-                        f"the record has {shown}, but {view.topic.name} records are keyed "
-                        f"by {view.key_field} ({expected_key!r})",
-                    )
-                ]
-            )
-        return event, key
+        return read_record(view, key, value, self.clock)
 
     async def _dead_letter(self, message: Any, error: Exception, stage: str) -> None:
         await send_dead_letter(self.dead_letters, message, error, stage, self.metrics)

@@ -68,7 +68,9 @@ def customer_context(
 
     The time zone is the one of the customer's nearest port, else of the port of the hit,
     else ``default_zone``; the language is the one of their latest post; the channels
-    are those whose consent the replica holds as granted (``consent(key)``).
+    are those whose consent the replica holds as granted (``consent(key)``). Without the
+    location consent, ``features`` come with their location features masked
+    (:mod:`streams.decisions.location_consent`): no position, no nearest port.
     """
     port = _port_zone(features.get("nearest_port")) or _port_zone(hit.port)
     lat, lon = features.get("last_lat"), features.get("last_lon")

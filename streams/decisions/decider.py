@@ -4,14 +4,19 @@ decision agent (it runs in a thread, so the agent's event loop keeps consuming).
 For a batch, :meth:`Decider.decide`:
 
 1. takes the stored plan of every trigger seen before (:mod:`streams.decisions.memo`);
-2. for the others, reads the customers' online features in one round trip, and reads
-   again (after the feature sink's next write, or 20 ms, up to
-   ``OFFERS_DECISION_FEATURE_WAIT_MS``) until each row shows its trigger's own event; a
-   trigger whose row never does is decided without an offer (``stale_features``): no
-   offer is ever sent on missing or stale features;
-3. plans them all with one model call (:func:`streams.decisions.engine.plan`) and stores
+2. for the others, looks up each customer's location consent in the consent replica,
+   as it stands now (:mod:`streams.decisions.location_consent`): a ``geofence_enter``
+   trigger of a customer without it is decided without an offer
+   (``no_location_consent``), and the other customers without it have their location
+   features masked (passed to the model as missing);
+3. reads the customers' online features in one round trip, and reads again (after the
+   feature sink's next write, or 20 ms, up to ``OFFERS_DECISION_FEATURE_WAIT_MS``) until
+   each row shows its trigger's own event; a trigger whose row never does is decided
+   without an offer (``stale_features``): no offer is ever sent on missing or stale
+   features;
+4. plans them all with one model call (:func:`streams.decisions.engine.plan`) and stores
    the plans (the first stored plan of a trigger wins);
-4. reserves each send in the contact ledger (atomic across workers, idempotent on the
+5. reserves each send in the contact ledger (atomic across workers, idempotent on the
    decision id) and settles the records.
 
 Any Redis error propagates: the agent retries the whole batch, which is safe because
@@ -38,6 +43,7 @@ from streams.decisions.context import customer_context, shows
 from streams.decisions.engine import (
     NO_MODEL,
     STALE_FEATURES,
+    Models,
     Plan,
     Situation,
     plan,
@@ -45,6 +51,12 @@ from streams.decisions.engine import (
     without_offer,
 )
 from streams.decisions.ledger import ContactLedger
+from streams.decisions.location_consent import (
+    NO_LOCATION_CONSENT,
+    lacks_location_consent,
+    location_consents,
+    mask_location,
+)
 from streams.decisions.memo import DecisionMemo, trigger_key
 from streams.decisions.model_slot import ModelSlot
 from streams.decisions.quotes import QuoteBook
@@ -131,9 +143,30 @@ class Decider:
         models = self.slot.models
         if models is None:
             return {key: Plan(without_offer(hit, NO_MODEL)) for key, hit in hits.items()}
+        located = location_consents((hit.customer_id for hit in hits.values()), snapshot.consent)
+        plans = {
+            key: Plan(without_offer(hit, NO_LOCATION_CONSENT, models.version))
+            for key, hit in hits.items()
+            if lacks_location_consent(hit, located)
+        }
+        pending = {key: hit for key, hit in hits.items() if key not in plans}
+        if pending:
+            plans.update(self._plan_on_features(pending, located, snapshot, models))
+        return {key: plans[key] for key in hits}
+
+    def _plan_on_features(
+        self,
+        hits: Mapping[str, TriggerHit],
+        located: Mapping[str, bool],
+        snapshot: Snapshot,
+        models: Models,
+    ) -> dict[str, Plan]:
+        """The plans of ``hits`` from their customers' online features, the location
+        features masked for the customers without the location consent (``located``)."""
         customers = list(dict.fromkeys(hit.customer_id for hit in hits.values()))
         row_of = {customer: i for i, customer in enumerate(customers)}
-        columns, ready = self._read_features(list(hits.values()), customers, row_of)
+        read, ready = self._read_features(list(hits.values()), customers, row_of)
+        columns = mask_location(read, [located[customer] for customer in customers])
         plans: dict[str, Plan] = {}
         situations: list[tuple[str, Situation]] = []
         names = [name for name in columns if not name.startswith(EVENT_TIME_PREFIX)]
@@ -160,7 +193,7 @@ class Decider:
                 settings=self.settings,
             )
             plans.update((key, p) for (key, _), p in zip(situations, made, strict=True))
-        return {key: plans[key] for key in hits}
+        return plans
 
     def _read_features(
         self, hits: list[TriggerHit], customers: list[str], row_of: Mapping[str, int]

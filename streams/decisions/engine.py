@@ -12,7 +12,8 @@ Reasons (``OfferDecision.reason``), by outcome:
 
 - ``no_offer``: ``no_active_campaign``; the furthest eligibility check any campaign
   failed (an :class:`Ineligible` value: the campaign that came closest explains it);
-  ``no_positive_value`` when no eligible offer is worth anything; ``stale_features`` and
+  ``no_positive_value`` when no eligible offer is worth anything; ``stale_features``,
+  ``no_location_consent`` (a port entry of a customer without location consent) and
   ``no_model`` are given by the agent before planning;
 - ``control``: ``global_control``; ``holdout``: ``holdout`` (both name the campaign the
   customer would have got);

@@ -5,7 +5,9 @@ the moment ``now`` given by the caller). A rule returns :class:`TriggerHit` valu
 trigger, the customer, the event that caused it and when it happened; decision ids are
 derived downstream from ``source_event_id``, so a replayed event gives the same hits.
 
-- ``geofence_enter``: :func:`from_geofence`, on entering a port's geofence;
+- ``geofence_enter``: :func:`from_geofence`, on entering a port's geofence (a trigger
+  that exists only because of the customer's location: it is decided only with their
+  location consent, :mod:`streams.decisions.location_consent`);
 - ``search``: :func:`from_booking`, on a search;
 - ``abandoned_quote``: :class:`QuoteWatch`, a quote not booked within a window;
 - ``positive_social_mention``: :func:`from_social`, a positive post naming the brand;

@@ -13,6 +13,17 @@ Semantics, all in event time (pings older than the watermark are ignored):
   watermark are kept (``recent``) so that one arriving out of order can still split or
   extend the run; older ones are folded into ``run``.
 - ``pings_1h``: pings with ``last - 1 h < t <= last``.
+
+Consent: these features are derived for every ping that reaches the topic, whatever the
+customer's location consent. Pings arrive only with it (the API refuses the others, and
+an app, like the simulated one, sends none without it), but a check here would not be
+the guarantee: it could not take back what was derived before a withdrawal, and the
+worker's consent replica may see a grant after the first pings that follow it. The
+guarantee is at decision time: a decision masks every feature of this view unless the
+consent replica holds the customer's location consent at that moment
+(:mod:`streams.decisions.location_consent`), so a withdrawal stops their use at once.
+The stores then forget: a withdrawal deletes the customer's online row and table entry,
+and no row outlives ``OFFERS_LOCATION_RETENTION_HOURS`` (:mod:`streams.location_retention`).
 """
 
 from __future__ import annotations
@@ -148,6 +159,13 @@ def _fold(run: tuple[str, int], items: list[tuple[int, str]] | Items[str]) -> tu
 def geofence(state: State) -> tuple[str, int]:
     """The geofence port ('' if none) and the time its run of pings started."""
     return _fold(state.run, state.recent)
+
+
+def last_ping_ms(data: dict[str, Any]) -> int | None:
+    """The time of the last ping of a stored state (:meth:`State.to_dict`), in
+    milliseconds; None without a ping."""
+    last = data.get("last")
+    return None if last is None else int(last[0])
 
 
 def row(state: State, customer_id: str) -> Row:

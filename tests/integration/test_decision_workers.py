@@ -5,7 +5,9 @@ and started again. Then: every trigger has exactly one decision, and the records
 replay wrote again are the same records; every search, positive mention and port entry of
 the input has its decision; and a replay of the contact policy written here, independent
 of the engine, agrees with the outcome and reason of every decision, so their counts per
-reason agree. Further checks run on the same workers: 1,000 triggers at once for one
+reason agree (a port entry of a customer whose location consent is not held is decided
+without an offer, ``no_location_consent``; one customer sharing their location in five
+has it withheld here). Further checks run on the same workers: 1,000 triggers at once for one
 customer make one send; a model promoted or put in shadow is used without a restart;
 and while Redis is frozen, decisions wait, then resume with nothing lost.
 """
@@ -32,6 +34,7 @@ from offers.contracts import (
     BookingAction,
     BookingEvent,
     Channel,
+    ConsentScope,
     DecisionOutcome,
     Event,
     GeofenceAction,
@@ -46,6 +49,7 @@ from offers.settings import Settings
 from offers.stack import LocalStack
 from offers.stack.workers import WorkerProcess, wait_caught_up
 from offers.topics import GEOFENCE, TRIGGERS
+from simulators.consent import consent_changes, grants
 from simulators.sink import KafkaEventProducer
 from simulators.world import World, WorldConfig
 from streams.decisions.policy import held_out, in_global_control
@@ -74,6 +78,8 @@ class DayRun:
     campaign: Campaign
     events: list[Event]
     consented: dict[str, frozenset[Channel]]
+    located: frozenset[str]
+    """The customers whose location consent is held."""
     decisions: list[OfferDecision]
     workers: list[WorkerProcess]
 
@@ -88,6 +94,13 @@ def consent_of(customers: list[str]) -> dict[str, frozenset[Channel]]:
         )
         for i, customer in enumerate(customers)
     }
+
+
+def located_of(customers: list[str], seed: int) -> frozenset[str]:
+    """The customers the world's rule grants location (the only ones it sends pings of),
+    but one in five of them, whose consent is withheld."""
+    sharing = [c for c in customers if grants(seed, c, ConsentScope.LOCATION)]
+    return frozenset(c for i, c in enumerate(sharing) if i % 5 != 4)
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +125,11 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DayRun]:
         customers = sorted({e.customer_id for e in events if hasattr(e, "customer_id")})
         consented = consent_of(customers)
         grant(settings, ((c, ch) for c, chs in consented.items() for ch in sorted(chs)))
+        located = located_of(customers, seed=11)
+        with KafkaEventProducer(settings) as producer:
+            producer.produce(
+                consent_changes(sorted(located), 11, at=start, shares={ConsentScope.LOCATION: 1.0})
+            )
         workers = [WorkerProcess(settings, name, root) for name in ("a", "b")]
         try:
             for worker in workers:
@@ -133,6 +151,7 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DayRun]:
                 campaign,
                 events,
                 consented,
+                located,
                 read_decisions(settings),
                 workers,
             )
@@ -252,10 +271,26 @@ def test_each_outcome_agrees_with_an_independent_replay_of_the_contact_policy(
     disagreements = []
     for decision in first_sightings(day.decisions):
         actual[(decision.outcome.value, decision.reason)] += 1
+        located = decision.customer_id in day.located
+        if decision.trigger == Trigger.GEOFENCE_ENTER.value and not located:
+            # a trigger that exists only because of the location, without its consent
+            replayed[("no_offer", "no_location_consent")] += 1
+            if (decision.outcome, decision.reason) != (
+                DecisionOutcome.NO_OFFER,
+                "no_location_consent",
+            ):
+                disagreements.append(
+                    (decision.customer_id, decision.event_time, decision.reason, "location")
+                )
+            continue
         if decision.campaign_id is None:
             consented = day.consented.get(decision.customer_id, frozenset())
             if decision.reason == "no_consent":
                 assert not consented
+            if decision.reason == "no_location_consent":
+                disagreements.append(
+                    (decision.customer_id, decision.event_time, decision.reason, "located")
+                )
             replayed[(decision.outcome.value, decision.reason)] += 1
             continue
         assert decision.channel in day.consented[decision.customer_id]
@@ -275,6 +310,13 @@ def test_each_outcome_agrees_with_an_independent_replay_of_the_contact_policy(
     assert disagreements == []
     assert actual == replayed
     assert actual[("send", "send_now")] > 0 and actual[("holdout", "holdout")] > 0
+    assert actual[("no_offer", "no_location_consent")] > 0
+    entries_with_consent = [
+        d
+        for d in first_sightings(day.decisions)
+        if d.trigger == Trigger.GEOFENCE_ENTER.value and d.customer_id in day.located
+    ]
+    assert any(d.campaign_id is not None for d in entries_with_consent)
 
 
 def test_no_send_breaks_a_cap_or_goes_out_in_quiet_hours(day: DayRun) -> None:

@@ -14,6 +14,7 @@ from offers.topics import (
     CAMPAIGNS,
     CONSENT,
     DAY_MS,
+    ERASURES,
     GEOFENCE,
     HOUR_MS,
     INPUT_TOPICS,
@@ -80,6 +81,7 @@ def test_input_topics() -> None:
         ("offer_decision", {"customer_id": "cust-42"}, "cust-42"),
         ("delivery_status", {"customer_id": "cust-42"}, "cust-42"),
         ("customer_response", {"customer_id": "cust-42"}, "cust-42"),
+        ("customer_erased", {"customer_id": "cust-42"}, "cust-42"),
         ("dead_letter", {"source_key": "cust-42"}, "cust-42"),
     ],
 )
@@ -101,7 +103,7 @@ def test_consent_key_combines_customer_and_scope(make_event: Any) -> None:
 def test_compacted_topics() -> None:
     settings = Settings()
     compacted = {spec.name for spec in ALL_TOPICS if spec.compacted}
-    assert compacted == {CONSENT.name, CAMPAIGNS.name}
+    assert compacted == {CONSENT.name, CAMPAIGNS.name, ERASURES.name}
     for spec in ALL_TOPICS:
         config = spec.config(settings)
         if spec.compacted:
