@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import faust
@@ -28,6 +28,17 @@ from streams.replica import TopicReplica, follow_topic
 from streams.views import SAILING_STATE
 
 log = logging.getLogger(__name__)
+
+
+async def wait_read(followers: Sequence[asyncio.Event], work: str) -> None:
+    """Wait until each follower's ``current`` event is set: until it holds what its topic
+    held when it started. Work that reads consent or campaigns waits for it, since a copy
+    still filling would miss consent given long ago and campaigns long active."""
+    if all(event.is_set() for event in followers):
+        return
+    log.info("%s: waiting until consent and campaigns are read", work)
+    await asyncio.gather(*(event.wait() for event in followers))
+    log.info("%s: consent and campaigns are read", work)
 
 
 def follow_consent(app: faust.App, settings: Settings) -> TopicReplica[bool]:

@@ -12,7 +12,8 @@ same follows the shared state topics (consent, campaigns) written by the API.
 
 A follower reads every partition of its topic from the beginning; its ``current`` event
 is set once it has read up to the end offsets the topic had when it started, so that
-work that must not run on a partial copy (sending on consent) can wait for it.
+work that must not run on a partial copy (deciding and sending on consent and
+campaigns) can wait for it.
 """
 
 from __future__ import annotations

@@ -156,7 +156,8 @@ def create_app(settings: Settings, writer: Writer | None = None) -> StreamApp:
         return web.bytes(metrics.exposition(), content_type=METRICS_CONTENT_TYPE)
 
     consent = follow_consent(app, settings)
-    campaigns = follow_campaigns(app, settings)
+    campaigns_read = asyncio.Event()
+    campaigns = follow_campaigns(app, settings, campaigns_read)
     sailings = processor.replicas[SAILING_STATE.name]
     state_pages(app, consent, campaigns, sailings)
     if settings.worker_decisions:
@@ -168,6 +169,7 @@ def create_app(settings: Settings, writer: Writer | None = None) -> StreamApp:
             sailings=sailings,
             metrics=metrics,
             feature_sink=sink,
+            ready=(consent.current, campaigns_read),
         ).install()
     return app
 

@@ -75,6 +75,7 @@ from streams.decisions.triggers import (
     from_social,
     to_signal,
 )
+from streams.followers import wait_read
 from streams.metrics import StreamMetrics
 from streams.processing import kept
 from streams.sink import FeatureSink
@@ -107,11 +108,16 @@ class DecisionAgents:
         sailings: Mapping[str, Mapping[str, Any]],
         metrics: StreamMetrics,
         feature_sink: FeatureSink | None = None,
+        ready: Sequence[asyncio.Event] = (),
     ) -> None:
         """``feature_sink``: the writer of the online features in this worker, if it
         writes them; a trigger whose row is not written yet then waits for its next write
-        (and hurries it) rather than polling Redis."""
+        (and hurries it) rather than polling Redis. ``ready``: set once consent and
+        campaigns are read to the end; nothing is decided before (a copy still filling
+        would decide a customer's port entry without the location consent given long
+        ago, or a trigger without the campaign active for weeks)."""
         self.app = app
+        self.ready = tuple(ready)
         self.feature_sink = feature_sink
         self.settings = settings
         self.campaigns = campaigns
@@ -157,6 +163,7 @@ class DecisionAgents:
         # built once, on the event loop's thread, before the first batch (built lazily in
         # the thread that decides a batch, the group was seen to stall at its first batch)
         decider = self._new_decider()
+        await wait_read(self.ready, "decisions")
         batches = cast(faust.Stream[bytes], stream).take_events(
             self.settings.decision_batch_size, within=self.settings.decision_batch_ms / 1000
         )
@@ -242,6 +249,7 @@ class DecisionAgents:
     # sailing signals -------------------------------------------------------------------
 
     async def _sailing_stream(self, stream: faust.StreamT[bytes]) -> None:
+        await wait_read(self.ready, "sailing signals")
         async for event in stream.events():
             message = event.message
             try:
@@ -277,6 +285,8 @@ class DecisionAgents:
     # timers ----------------------------------------------------------------------------
 
     async def _abandoned_quotes(self) -> None:
+        if not all(event.is_set() for event in self.ready):
+            return
         try:
             await self._quote_tick()
         except (RedisError, OSError) as exc:

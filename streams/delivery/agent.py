@@ -60,6 +60,7 @@ from streams.delivery.providers import graph_http_client
 from streams.delivery.reconcile import Reconciler
 from streams.delivery.schedule import SendSchedule
 from streams.delivery.sender import Delivery, SendContext, Sender
+from streams.followers import wait_read
 from streams.metrics import StreamMetrics
 
 log = logging.getLogger(__name__)
@@ -171,14 +172,8 @@ class DeliveryAgents:
         self.app.agent(decisions, name="deliveries")(self._deliver_stream)
         self.app.timer(SCHEDULE_TICK_S, name="scheduled_sends")(self._scheduled)
 
-    async def _wait_ready(self) -> None:
-        if not all(event.is_set() for event in self.ready):
-            log.info("deliveries wait until consent and campaigns are read")
-            await asyncio.gather(*(event.wait() for event in self.ready))
-            log.info("deliveries start: consent and campaigns are read")
-
     async def _deliver_stream(self, stream: faust.StreamT[bytes]) -> None:
-        await self._wait_ready()
+        await wait_read(self.ready, "deliveries")
         batches = cast(faust.Stream[bytes], stream).take_events(
             self.settings.decision_batch_size, within=self.settings.decision_batch_ms / 1000
         )
