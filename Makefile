@@ -55,7 +55,7 @@ unit: venv ## Unit tests (no services)
 
 .PHONY: test
 test: kafka lint ## Lint, then every test: unit and integration (real Kafka and Redis)
-	@$(BIN)/pytest -m "not slow"
+	@$(BIN)/pytest -m "not slow" --durations=30
 
 .PHONY: test-all
 test-all: kafka lint ## Every test, the slow scale checks included

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -33,6 +33,7 @@ from streams.views import FEATURE_VIEWS, SAILING_STATE, FeatureView
 from tests.factories import wire
 from tests.integration.groups import LATENESS, worker_settings
 from tests.integration.kafka_io import end_offsets, produce, read_records
+from tests.integration.stacks import own_stack_settings
 
 REFERENCE: dict[str, Callable[[Sequence[Any], timedelta], Row]] = {
     "customer_location": reference.location_row,
@@ -89,6 +90,12 @@ def produce_poison(bootstrap: str) -> None:
         producer.send(poison.topic, key=poison.key, value=poison.value)
     producer.flush()
     producer.close()
+
+
+@pytest.fixture(scope="module")
+def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A stack of this module's own: its reference is everything the topics hold."""
+    yield from own_stack_settings(tmp_path_factory, "features")
 
 
 @pytest.fixture(scope="module")

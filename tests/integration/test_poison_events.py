@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ from tests.factories import wire
 from tests.fuzz.poison import PoisonRecord, poison_records
 from tests.integration.groups import worker_settings
 from tests.integration.kafka_io import end_offsets, produce, read_records
+from tests.integration.stacks import own_stack_settings
 from tests.integration.test_feature_workers import expected_from_topics, mismatches, online_rows
 
 VALID_EVENTS = 5_500
@@ -138,6 +140,12 @@ def wait_for_row(settings: Settings, customer: str, lat: float) -> dict[str, obj
         if row["last_lat"] == lat or time.monotonic() > deadline:
             return row
         time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A stack of this module's own: its reference is everything the topics hold."""
+    yield from own_stack_settings(tmp_path_factory, "poison")
 
 
 @pytest.fixture(scope="module")

@@ -392,32 +392,61 @@ def crashes(logs: Path) -> int:
 
 
 class LagWatch:
-    """The engine group's lag, sampled every ``every_s`` while a run flows, to tell how
-    long the engine took to catch up after a fault."""
+    """The engine group's lag, sampled every ``every_s`` while a run flows and after it,
+    to tell how long the engine took to catch up after ``fault``.
 
-    def __init__(self, sample: Any, every_s: float = 0.5) -> None:
+    Once the run's events are all produced it goes on sampling until the lag is back to
+    normal after the fault (or ``settle_s`` have passed): a fault late in a run, or a
+    broker that answers slowly once back, would otherwise leave no sample to tell."""
+
+    def __init__(
+        self, sample: Any, fault: FaultAt, every_s: float = 0.5, settle_s: float = 300.0
+    ) -> None:
         self._sample = sample
+        self._fault = fault
         self._every_s = every_s
+        self._settle_s = settle_s
         self.samples: list[tuple[float, int]] = []
 
     def __call__(self, rig: Rig, done: threading.Event) -> None:
         while not done.wait(self._every_s):
-            try:
-                lag = self._sample()
-            except KafkaError:  # the broker is away: no sample
-                continue
-            if lag is not None:
-                self.samples.append((time.monotonic(), lag))
+            self._take()
+        deadline = time.monotonic() + self._settle_s
+        while time.monotonic() < deadline and not self._recovered():
+            time.sleep(self._every_s)
+            self._take()
 
-    def recovery_s(self, fault_start: float, fault_end: float) -> float:
-        """Seconds after ``fault_end`` until the lag was back at most where it stood
-        before the fault (its highest in the 10 s before, and at least 50 records)."""
+    def _take(self) -> None:
+        try:
+            lag = self._sample()
+        except (KafkaError, OSError):  # the broker is away: no sample
+            return
+        if lag is not None:
+            self.samples.append((time.monotonic(), lag))
+
+    def _recovered(self) -> bool:
+        if self._fault.started is None:  # the run ended before the fault
+            return True
+        if self._fault.ended is None:
+            return False
+        return self._recovery(self._fault.started, self._fault.ended) is not None
+
+    def _recovery(self, fault_start: float, fault_end: float) -> float | None:
         before = [lag for at, lag in self.samples if fault_start - 10 <= at < fault_start]
         normal = max([*before, 50])
         after = [at for at, lag in self.samples if at >= fault_end and lag <= normal]
-        if not after:
-            raise AssertionError(f"the lag never came back to {normal}: {self.samples[-5:]}")
-        return after[0] - fault_end
+        return after[0] - fault_end if after else None
+
+    def recovery_s(self) -> float:
+        """Seconds after the fault ended until the lag was back at most where it stood
+        before the fault (its highest in the 10 s before, and at least 50 records)."""
+        begun, ended = self._fault.window()
+        recovery = self._recovery(begun, ended)
+        if recovery is None:
+            raise AssertionError(
+                f"the lag never came back within {self._settle_s} s: {self.samples[-5:]}"
+            )
+        return recovery
 
 
 # a run -----------------------------------------------------------------------------------

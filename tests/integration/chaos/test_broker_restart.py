@@ -37,13 +37,13 @@ def test_a_broker_restart_loses_nothing_and_the_lag_recovers(
         started.append(chaos_stack.stack.start_service("kafka"))
 
     fault = FaultAt(wall_seconds(config, scale.speed) * 0.35, restart)
-    lag = LagWatch(lambda: group_lag(chaos_stack.settings))
+    lag = LagWatch(lambda: group_lag(chaos_stack.settings), fault)
     run = run_scenario(
         chaos_stack.settings, chaos_stack.root / "logs", config,
         speed=scale.speed, during=[fault, lag],
     )  # fmt: skip
     begun, ended = fault.window()
-    recovery = lag.recovery_s(begun, ended)
+    recovery = lag.recovery_s()
     record(
         "Kafka broker restarted",
         {

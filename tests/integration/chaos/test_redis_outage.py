@@ -46,7 +46,7 @@ def test_a_redis_outage_decides_nothing_meanwhile_and_the_backlog_clears(
         away.append((stopped_at, back_at))
 
     fault = FaultAt(wall_seconds(config, scale.speed) * 0.35, outage)
-    lag = LagWatch(lambda: group_lag(chaos_stack.settings))
+    lag = LagWatch(lambda: group_lag(chaos_stack.settings), fault)
     run = run_scenario(
         chaos_stack.settings, chaos_stack.root / "logs", config,
         speed=scale.speed, during=[fault, lag],
@@ -62,7 +62,7 @@ def test_a_redis_outage_decides_nothing_meanwhile_and_the_backlog_clears(
         )
         if stopped_at + GRACE_S < r.timestamp / 1000 < back_at
     ]
-    recovery = lag.recovery_s(begun, ended)
+    recovery = lag.recovery_s()
     record(
         "Redis stopped",
         {
