@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 from offers.erasure import decode_erasure
 from offers.errors import ContractError
 from offers.settings import Settings
+from offers.state.compacted import key_text
 from offers.topics import ERASURES
 from streams.replica import follow_topic
 from streams.sink import FeatureSink
@@ -109,16 +110,17 @@ def install_erasure_agent(
     async def customer_erasures(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             key, value = event.message.key, event.message.value
-            if key is None or value is None:
+            customer_id = key_text(ERASURES.name, key)
+            if key is None or customer_id is None or value is None:
                 continue
             try:
-                erasures[key.decode()] = decode_erasure(value).event_time
+                erasures[customer_id] = decode_erasure(value).event_time
             except ContractError as exc:
                 log.error("%s: skipping an unreadable record: %s", ERASURES.name, exc)
                 continue
             forgotten = forget(tables, key)
             await sink.flush()
-            await _until_done(partial(erase_features, key.decode()))
+            await _until_done(partial(erase_features, customer_id))
             log.info("erased a customer (%d tables held it)", forgotten)
 
     topic = app.topic(ERASURES.name, key_type=bytes, value_type=bytes)

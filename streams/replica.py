@@ -25,6 +25,8 @@ from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from offers.state.compacted import key_text
+
 log = logging.getLogger(__name__)
 
 V = TypeVar("V")
@@ -52,9 +54,9 @@ class TopicReplica(Mapping[str, V]):
 
     def apply(self, key: bytes | None, value: bytes | None) -> None:
         """One changelog record: a new value for the key, or its deletion (tombstone)."""
-        if key is None:
+        name = key_text(self.topic, key)
+        if name is None:
             return
-        name = key.decode()
         if value is None:
             self._rows.pop(name, None)
             return

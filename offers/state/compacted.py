@@ -27,6 +27,19 @@ log = logging.getLogger(__name__)
 V = TypeVar("V")
 
 
+def key_text(topic: str, key: bytes | None) -> str | None:
+    """The key of a record of a state topic as text; None (logged when the key is there)
+    for a record without a key or with one that is not UTF-8: no writer of the engine
+    makes one, and a reader skips it rather than stopping."""
+    if key is None:
+        return None
+    try:
+        return key.decode()
+    except UnicodeDecodeError:
+        log.error("%s: skipping a record whose key is not UTF-8: %r", topic, key[:64])
+        return None
+
+
 class StateError(OffersError):
     """The state topic could not be written or read in time."""
 
@@ -158,9 +171,9 @@ class TopicView(Generic[V]):
             self._consumer.close()
 
     def _apply(self, key: bytes | None, value: bytes | None) -> None:
-        if key is None:
+        name = key_text(self.topic, key)
+        if name is None:
             return
-        name = key.decode()
         decoded: V | None = None
         if value is not None:
             try:

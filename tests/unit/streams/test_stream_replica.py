@@ -29,3 +29,11 @@ def test_an_unreadable_value_or_a_record_without_key_is_skipped_not_fatal() -> N
     replica.apply(None, b"x")
     assert replica["s1"] == {"key": "s1", "value": "a"}
     assert len(replica) == 1
+
+
+def test_a_key_that_is_not_utf8_is_skipped_not_fatal() -> None:
+    replica = TopicReplica("unused:9092", "t-changelog", decode)
+    replica.apply(b"\xff\xfe", b"a")
+    replica.apply(b"\xff\xfe", None)
+    replica.apply(b"s1", b"b")
+    assert dict(replica) == {"s1": {"key": "s1", "value": "b"}}
