@@ -40,7 +40,11 @@ class FrequencyCap(BaseModel):
         1, description="Most offers per customer per (local) day, 1 to 10."
     )
     per_week: Annotated[int, Strict(), Field(ge=1, le=50)] = Field(
-        3, description="Most offers per customer per 7 days, 1 to 50, at least per_day."
+        3,
+        description=(
+            "Most offers per customer per local calendar week (Monday to Sunday, the ISO"
+            " week), 1 to 50, at least per_day."
+        ),
     )
 
     @model_validator(mode="after")

@@ -82,7 +82,7 @@ SHORT = Scale(
     redis_outage_s=12.0, broker_down_s=5.0, storm_rounds=2, storm_days=2,
 )  # fmt: skip
 FULL = Scale(
-    "full", customers=2_000, days=2, speed=1_200.0, kill_customers=8_000, kill_days=7,
+    "full", customers=2_000, days=2, speed=1_200.0, kill_customers=8_400, kill_days=7,
     redis_outage_s=30.0, broker_down_s=15.0, storm_rounds=6, storm_days=3,
 )  # fmt: skip
 
@@ -345,8 +345,8 @@ def first_sends(decisions: Iterable[OfferDecision]) -> list[OfferDecision]:
 
 
 def cap_breaches(sends: list[OfferDecision], campaigns: Iterable[Campaign]) -> int:
-    """Customers given more of a campaign's offers in a local day, or in any 7 days, than
-    its frequency cap allows."""
+    """Customers given more of a campaign's offers in a local day, or in a local calendar
+    week (Monday to Sunday, the ISO week), than its frequency cap allows."""
     caps = {c.id: c.frequency_cap for c in campaigns}
     times: dict[tuple[str, str], list[datetime]] = defaultdict(list)
     for decision in sends:
@@ -357,15 +357,11 @@ def cap_breaches(sends: list[OfferDecision], campaigns: Iterable[Campaign]) -> i
     breaches = 0
     for (_, campaign_id), moments in times.items():
         cap = caps[campaign_id]
-        moments.sort()
-        per_day = Counter(moment.astimezone(ROME).date() for moment in moments)
+        days = [moment.astimezone(ROME).date() for moment in moments]
+        per_day = Counter(days)
+        per_week = Counter(day.isocalendar()[:2] for day in days)
         breaches += sum(1 for n in per_day.values() if n > cap.per_day)
-        breaches += sum(
-            1
-            for i, moment in enumerate(moments)
-            if sum(1 for other in moments[: i + 1] if moment - other < timedelta(days=7))
-            > cap.per_week
-        )
+        breaches += sum(1 for n in per_week.values() if n > cap.per_week)
     return breaches
 
 
