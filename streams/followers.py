@@ -30,11 +30,17 @@ from streams.views import SAILING_STATE
 log = logging.getLogger(__name__)
 
 
+def all_read(followers: Sequence[asyncio.Event]) -> bool:
+    """Whether each follower's ``current`` event is set (work that runs on a timer checks
+    this and skips a tick rather than wait)."""
+    return all(event.is_set() for event in followers)
+
+
 async def wait_read(followers: Sequence[asyncio.Event], work: str) -> None:
     """Wait until each follower's ``current`` event is set: until it holds what its topic
     held when it started. Work that reads consent or campaigns waits for it, since a copy
     still filling would miss consent given long ago and campaigns long active."""
-    if all(event.is_set() for event in followers):
+    if all_read(followers):
         return
     log.info("%s: waiting until consent and campaigns are read", work)
     await asyncio.gather(*(event.wait() for event in followers))

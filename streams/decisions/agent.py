@@ -75,7 +75,7 @@ from streams.decisions.triggers import (
     from_social,
     to_signal,
 )
-from streams.followers import wait_read
+from streams.followers import all_read, wait_read
 from streams.metrics import StreamMetrics
 from streams.processing import kept
 from streams.sink import FeatureSink
@@ -285,7 +285,7 @@ class DecisionAgents:
     # timers ----------------------------------------------------------------------------
 
     async def _abandoned_quotes(self) -> None:
-        if not all(event.is_set() for event in self.ready):
+        if not all_read(self.ready):
             return
         try:
             await self._quote_tick()

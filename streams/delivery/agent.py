@@ -60,7 +60,7 @@ from streams.delivery.providers import graph_http_client
 from streams.delivery.reconcile import Reconciler
 from streams.delivery.schedule import SendSchedule
 from streams.delivery.sender import Delivery, SendContext, Sender
-from streams.followers import wait_read
+from streams.followers import all_read, wait_read
 from streams.metrics import StreamMetrics
 
 log = logging.getLogger(__name__)
@@ -207,7 +207,7 @@ class DeliveryAgents:
 
     async def _scheduled(self) -> None:
         """Send the scheduled messages whose time has come."""
-        if not all(event.is_set() for event in self.ready):
+        if not all_read(self.ready):
             return
         try:
             now = await asyncio.to_thread(self.clock.now)
