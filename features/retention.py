@@ -13,15 +13,13 @@ location consent.
   before the cutoff keep their derived features (nearest port, distance, geofence,
   speed, ...) for training, and lose their coordinates (:data:`COORDINATES` become null):
   :func:`scrub_offline_log` writes each part that still holds such a row again, under a
-  hidden name, then renames it over the part if nothing changed the part meanwhile (a
-  part rewritten or removed by a compaction or an erasure in between is left for the next
-  pass), so a reader sees the old part or the new one, never half of one.
+  hidden name, then renames it over the part, holding the log's rewrite lock (so no
+  compaction or erasure rewrites a part meanwhile), and a reader sees the old part or
+  the new one, never half of one.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,14 +27,20 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from feast import FeatureStore
 from feast.value_type import ValueType
 from redis import Redis
 
 from features.fields import CUSTOMER_LOCATION
 from features.online import CUSTOMER_ID, OnlineReader, decode_timestamp
-from features.sources import CUSTOMER_LOCATION_VIEW, EVENT_TIMESTAMP
+from features.sources import (
+    CUSTOMER_LOCATION_VIEW,
+    EVENT_TIMESTAMP,
+    log_parts,
+    read_part,
+    rewrite_lock,
+    write_part,
+)
 from features.views import feature_view_name
 
 COORDINATES: tuple[str, ...] = ("last_lat", "last_lon")
@@ -131,27 +135,24 @@ def scrub_offline_log(directory: Path, cutoff: datetime) -> Scrub:
     """Remove the coordinates of the rows dated before ``cutoff`` from every part of the
     location view's offline log in ``directory``; the rest of each row stays."""
     parts = rows = 0
-    for part in sorted(p for p in directory.glob("part-*.parquet") if p.is_file()):
-        scrubbed = _scrub_part(part, cutoff)
-        if scrubbed:
-            parts, rows = parts + 1, rows + scrubbed
+    with rewrite_lock(directory):
+        for part in log_parts(directory):
+            scrubbed = _scrub_part(part, cutoff)
+            if scrubbed:
+                parts, rows = parts + 1, rows + scrubbed
     return Scrub(parts, rows)
 
 
 def _scrub_part(part: Path, cutoff: datetime) -> int:
     """Write ``part`` again without the coordinates of its rows before ``cutoff``; how
     many rows lost them (0: the part is left as it was)."""
-    try:
-        before = part.stat()
-        head = pq.read_table(part, columns=[EVENT_TIMESTAMP, *COORDINATES])
-        old = _before(head, cutoff)
-        located = pc.or_(*(pc.is_valid(head[name]) for name in COORDINATES))
-        count = pc.sum(pc.and_(old, located)).as_py() or 0
-        if count == 0:
-            return 0
-        table = pq.read_table(part)
-    except FileNotFoundError:
+    head = read_part(part, columns=[EVENT_TIMESTAMP, *COORDINATES])
+    old = _before(head, cutoff)
+    located = pc.or_(*(pc.is_valid(head[name]) for name in COORDINATES))
+    count = int(pc.sum(pc.and_(old, located)).as_py() or 0)
+    if count == 0:
         return 0
+    table = read_part(part)
     old = _before(table, cutoff)
     for name in COORDINATES:
         column = table[name]
@@ -159,30 +160,10 @@ def _scrub_part(part: Path, cutoff: datetime) -> int:
         table = table.set_column(
             table.schema.get_field_index(name), name, pc.if_else(old, blank, column)
         )
-    return int(count) if _replace_unchanged(part, before, table) else 0
+    write_part(table, part)
+    return count
 
 
 def _before(table: pa.Table, cutoff: datetime) -> pa.ChunkedArray:
     stamps = table[EVENT_TIMESTAMP]
     return pc.fill_null(pc.less(stamps, pa.scalar(cutoff, type=stamps.type)), False)
-
-
-def _replace_unchanged(part: Path, before: os.stat_result, table: pa.Table) -> bool:
-    """Write ``table`` to a hidden file and rename it over ``part`` if ``part`` is still
-    the file read (same inode, size and time); otherwise drop it and say so."""
-    partial = part.with_name(f".{part.name}.{uuid.uuid4().hex}.partial")
-    pq.write_table(table, partial, use_compliant_nested_type=False)
-    try:
-        now = part.stat()
-    except FileNotFoundError:
-        now = None
-    same = now is not None and (now.st_ino, now.st_size, now.st_mtime_ns) == (
-        before.st_ino,
-        before.st_size,
-        before.st_mtime_ns,
-    )
-    if same:
-        partial.rename(part)
-    else:
-        partial.unlink(missing_ok=True)
-    return same

@@ -8,13 +8,19 @@ view, read for training sets, is the directory ``<data_dir>/<view>/``: one parqu
 per pushed micro-batch (see :func:`write_offline_part` for why not Feast's own write);
 an erased customer's rows are removed by rewriting the parts that hold them
 (:func:`erase_offline_rows`).
+
+Writers only ever add parts. Whatever rewrites or removes parts (a compaction, an
+erasure, the location retention's scrub) holds the log's :func:`rewrite_lock`, so two of
+them never interleave, and reads each part through one open file (:func:`read_part`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import time
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -124,7 +130,7 @@ def ensure_offline_dirs(data_dir: Path) -> None:
         directory = spec.offline_dir(data_dir)
         directory.mkdir(parents=True, exist_ok=True)
         if not any(directory.glob("*.parquet")):
-            _write_part(spec.arrow_schema().empty_table(), directory / "part-0-empty.parquet")
+            write_part(spec.arrow_schema().empty_table(), directory / "part-0-empty.parquet")
 
 
 def write_offline_part(spec: ViewSpec, directory: Path, frame: pd.DataFrame) -> Path:
@@ -161,7 +167,7 @@ def write_offline_rows(
 
 def _append_part(table: pa.Table, directory: Path) -> Path:
     path = directory / f"part-{time.time_ns()}-{uuid.uuid4().hex}.parquet"
-    _write_part(table, path)
+    write_part(table, path)
     return path
 
 
@@ -184,15 +190,17 @@ def compact_offline_log(spec: ViewSpec, directory: Path) -> Compaction:
     between sees some rows twice (the same values at the same event time, harmless to
     point-in-time joins), never none. Parts pushed meanwhile are left for the next time.
     """
-    parts = sorted(p for p in directory.glob("part-*.parquet") if p.is_file())
-    if len(parts) < 2:
-        return Compaction(spec.name, 0, 0)
-    schema = spec.arrow_schema()
-    table = pa.concat_tables(pq.read_table(part).cast(schema) for part in parts)
-    table = table.sort_by([(EVENT_TIMESTAMP, "ascending")])
-    _write_part(table, directory / f"part-{time.time_ns()}-{uuid.uuid4().hex}-compacted.parquet")
-    for part in parts:
-        part.unlink(missing_ok=True)
+    with rewrite_lock(directory):
+        parts = log_parts(directory)
+        if len(parts) < 2:
+            return Compaction(spec.name, 0, 0)
+        schema = spec.arrow_schema()
+        table = pa.concat_tables(read_part(part).cast(schema) for part in parts)
+        table = table.sort_by([(EVENT_TIMESTAMP, "ascending")])
+        name = f"part-{time.time_ns()}-{uuid.uuid4().hex}-compacted.parquet"
+        write_part(table, directory / name)
+        for part in parts:
+            part.unlink()
     return Compaction(spec.name, len(parts), table.num_rows)
 
 
@@ -200,52 +208,62 @@ def erase_offline_rows(spec: ViewSpec, directory: Path, keys: Collection[str]) -
     """Remove the rows of ``keys`` (values of the view's join key: erased customers) from
     every part of a view's offline log; returns how many rows were removed.
 
-    A part holding such rows is written again without them, under a hidden name, then
-    renamed over the old part: a reader sees the old part or the new one, never half of
-    one, and parts that writers add meanwhile are left alone (they are new files). A part
-    that a compaction merged meanwhile is gone, and the merged part may hold the rows;
-    the log is therefore read again until a pass finds none (at most
-    :data:`ERASE_PASSES` passes).
+    A part holding such rows is written again without them (:func:`write_part`: a reader
+    sees the old part or the new one, never half of one). Parts that writers add
+    meanwhile are new files, left alone.
     """
     wanted = pa.array(sorted(set(keys)), type=pa.string())
     if len(wanted) == 0:
         return 0
-    removed = 0
-    for _ in range(ERASE_PASSES):
-        found = [_erase_from_part(part, spec, wanted) for part in _parts(directory)]
-        removed += sum(count for count in found if count is not None)
-        if not any(count is None or count > 0 for count in found):
-            break
-    return removed
+    with rewrite_lock(directory):
+        return sum(_erase_from_part(part, spec, wanted) for part in log_parts(directory))
 
 
-ERASE_PASSES = 3
-"""Passes of :func:`erase_offline_rows` over a view's log before it gives up."""
-
-
-def _parts(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.glob("part-*.parquet") if p.is_file())
-
-
-def _erase_from_part(part: Path, spec: ViewSpec, keys: pa.Array) -> int | None:
+def _erase_from_part(part: Path, spec: ViewSpec, keys: pa.Array) -> int:
     """Rewrite ``part`` without the rows whose join key is one of ``keys``; how many
-    there were (0: the part is left untouched), or None when the part is gone meanwhile
-    (merged by a compaction: the merged part is to be read)."""
-    try:
-        held = pq.read_table(part, columns=[spec.join_key]).column(0)
-        found = int(pc.sum(pc.is_in(held, value_set=keys)).as_py() or 0)
-        if found == 0:
-            return 0
-        table = pq.read_table(part)
-    except FileNotFoundError:
-        return None
-    if not part.exists():
-        return None
-    _write_part(table.filter(pc.invert(pc.is_in(table[spec.join_key], value_set=keys))), part)
+    there were (0: the part is left untouched)."""
+    held = read_part(part, columns=[spec.join_key]).column(0)
+    found = int(pc.sum(pc.is_in(held, value_set=keys)).as_py() or 0)
+    if found:
+        table = read_part(part)
+        write_part(table.filter(pc.invert(pc.is_in(table[spec.join_key], value_set=keys))), part)
     return found
 
 
-def _write_part(table: pa.Table, path: Path) -> None:
+def log_parts(directory: Path) -> list[Path]:
+    """The parts of a view's offline log, oldest first."""
+    return sorted(p for p in directory.glob("part-*.parquet") if p.is_file())
+
+
+REWRITE_LOCK = ".rewrite.lock"
+"""The file, in a view's offline directory, that :func:`rewrite_lock` locks (hidden, as
+the partial files: readers of the log skip names that start with a dot)."""
+
+
+@contextmanager
+def rewrite_lock(directory: Path) -> Iterator[None]:
+    """Hold the exclusive lock on rewriting or removing the parts of the log in
+    ``directory``, across processes (an advisory ``flock``: the API's erasure, the
+    worker's retention scrub and a retraining's compaction each take it, and wait for
+    one another). Adding a new part needs no lock."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / REWRITE_LOCK).open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def read_part(part: Path, columns: Sequence[str] | None = None) -> pa.Table:
+    """One part of an offline log, read through one open file: a part renamed over while
+    it is read is read whole from the file that was opened (a path read opens the file
+    more than once, and could take the footer of one file and the pages of another)."""
+    with part.open("rb") as handle:
+        return pq.read_table(handle, columns=None if columns is None else list(columns))
+
+
+def write_part(table: pa.Table, path: Path) -> None:
     """Write to a hidden name of its own, then rename: readers never see a partial file,
     and two processes rewriting the same part never write into one file."""
     partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")

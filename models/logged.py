@@ -45,11 +45,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow.parquet as pq
 from feast import FeatureStore
 
 from features.services import service_features
-from features.sources import EVENT_TIMESTAMP, VIEW_SPECS, ViewSpec, offline_dir
+from features.sources import EVENT_TIMESTAMP, VIEW_SPECS, ViewSpec, offline_dir, read_part
 from features.views import feature_view_name
 from models.errors import ModelError
 from models.features import FeatureEncoder, FeatureMatrix
@@ -329,7 +328,7 @@ def _logged_entities(directory: Path, join_key: str) -> set[str]:
     """The join keys the parquet files of a view's offline log hold a row for."""
     keys: set[str] = set()
     for part in sorted(directory.glob("*.parquet")):
-        keys.update(pq.read_table(part, columns=[join_key]).column(0).to_pylist())
+        keys.update(read_part(part, columns=[join_key]).column(0).to_pylist())
     return keys
 
 

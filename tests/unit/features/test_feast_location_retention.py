@@ -1,17 +1,24 @@
 """The offline log of the location view keeps no coordinates older than the retention:
 older rows lose ``last_lat``/``last_lon`` and keep their derived features; newer rows and
-other parts are left as they are; a part changed meanwhile is left for the next pass."""
+other parts are left as they are; a scrub waits for another rewrite of the log to end."""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
-from features.retention import COORDINATES, _replace_unchanged, scrub_offline_log
-from features.sources import CUSTOMER_LOCATION_VIEW, ensure_offline_dirs, write_offline_rows
+from features.retention import COORDINATES, scrub_offline_log
+from features.sources import (
+    CUSTOMER_LOCATION_VIEW,
+    ensure_offline_dirs,
+    rewrite_lock,
+    write_offline_rows,
+)
 
 NOW = datetime(2026, 7, 14, 12, 0, tzinfo=UTC)
 CUTOFF = NOW - timedelta(hours=24)
@@ -60,7 +67,7 @@ def test_rows_past_the_cutoff_lose_their_coordinates_and_keep_the_rest(tmp_path:
         for name, value in old.items():
             assert new[name] == (None if scrubbed and name in COORDINATES else value), name
     assert pq.read_schema(mixed) == CUSTOMER_LOCATION_VIEW.arrow_schema()
-    assert not list(directory.glob(".*"))
+    assert not list(directory.glob(".*.partial"))
 
 
 def test_parts_without_old_coordinates_are_left_alone_and_a_second_pass_does_nothing(
@@ -92,15 +99,18 @@ def test_the_log_moves_with_the_cutoff(tmp_path: Path) -> None:
     assert [r["last_lat"] is None for r in pq.read_table(part).to_pylist()] == [False, True, True]
 
 
-def test_a_part_changed_or_removed_meanwhile_is_not_overwritten(tmp_path: Path) -> None:
+def test_a_scrub_waits_for_another_rewrite_of_the_log(tmp_path: Path) -> None:
     directory = log_of(tmp_path)
     part = write_part(directory, [("a", 30)])
-    read = part.stat()
-    table = pq.read_table(part)
-    # another writer (an erasure, a compaction) rewrites the part after it was read
-    write_part(directory, [("b", 30)]).rename(part)
-    assert not _replace_unchanged(part, read, table.slice(0, 0))
-    assert [r["customer_id"] for r in pq.read_table(part).to_pylist()] == ["b"]
-    part.unlink()
-    assert not _replace_unchanged(part, read, table)
-    assert not part.exists() and not list(directory.glob(".*"))
+    with ThreadPoolExecutor(1) as pool:
+        with rewrite_lock(directory):
+            scrub = pool.submit(scrub_offline_log, directory, CUTOFF)
+            time.sleep(0.3)
+            assert not scrub.done()
+            # the holder of the lock (an erasure, a compaction) rewrites the part meanwhile
+            write_part(directory, [("b", 30)]).rename(part)
+        assert scrub.result(timeout=10).rows == 1
+    assert [(r["customer_id"], r["last_lat"]) for r in pq.read_table(part).to_pylist()] == [
+        ("b", None)
+    ]
+    assert not list(directory.glob(".*.partial"))

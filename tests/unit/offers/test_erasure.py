@@ -196,7 +196,7 @@ def test_the_offline_log_is_rewritten_without_the_customer(tmp_path: Path) -> No
 
     assert erase_offline_rows(spec, tmp_path, [ME]) == 3
     assert sorted(tmp_path.glob("part-*.parquet")) == parts
-    assert list(tmp_path.glob(".*")) == []  # no hidden file left behind
+    assert list(tmp_path.glob(".*.partial")) == []  # no partial file left behind
     held = [pq.read_table(part).column(spec.join_key).to_pylist() for part in parts]
     assert held == [["c-1"], ["c-1"], ["c-2"]]
     assert parts[1].stat().st_mtime_ns == untouched
