@@ -17,8 +17,11 @@ worker died, or its partition moved to another worker mid-send) is taken over; t
 owner does not know whether the last attempt reached the provider, so the claim says
 ``in_doubt`` and the sender asks the provider before sending
 (:mod:`streams.delivery.reconcile`). While the deadline has not passed the claim says
-``busy``: the other worker may be waiting for the provider's answer right now. Every
-step is one Lua script, so two workers never both own an entry.
+``busy``: the other worker may be waiting for the provider's answer right now. A worker
+that claims again an entry it owns with an attempt made (its first delivery of the
+decision stopped between a request and the record of its answer: Redis went away and
+the delivery is being tried again) is in doubt as well: the provider may hold the
+message. Every step is one Lua script, so two workers never both own an entry.
 
 Keys: ``offers:delivery:send:{decision_id}`` (hash: ``state``, ``owner``, ``attempts``,
 ``deadline_ms``, ``claimed_ms``, ``message_id``, ``reason``), expiring ``retention``
@@ -53,8 +56,11 @@ local entry = redis.call('HMGET', KEYS[1], 'owner', 'attempts', 'deadline_ms', '
 if state ~= 'sending' then
     return {state, entry[2] or '0', entry[4] or entry[5] or ''}
 end
+if entry[1] == ARGV[1] and tonumber(entry[2] or '0') == 0 then
+    return {'claimed', '0', ''}
+end
 if entry[1] == ARGV[1] then
-    return {'claimed', entry[2] or '0', ''}
+    return {'in_doubt', entry[2], entry[6] or '0'}
 end
 if tonumber(ARGV[2]) < tonumber(entry[3] or '0') then
     return {'busy', entry[2] or '0', entry[3]}
@@ -107,7 +113,8 @@ class ClaimKind(StrEnum):
     CLAIMED = "claimed"
     """This worker owns the entry and no attempt of another worker is in doubt."""
     IN_DOUBT = "in_doubt"
-    """Taken over from a worker whose attempt may have reached the provider."""
+    """An attempt whose answer was not recorded may have reached the provider: the
+    entry was taken over from another worker, or claimed again by this one."""
     BUSY = "busy"
     """Another worker's attempt is under way until ``deadline_ms``."""
     DONE = "done"

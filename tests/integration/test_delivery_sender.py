@@ -209,6 +209,22 @@ def test_an_attempt_in_doubt_that_reached_the_provider_is_not_sent_again(
     assert len(messages_to(sandbox, rig.phone)) == 1
 
 
+def test_a_delivery_tried_again_by_its_own_worker_after_a_send_is_not_sent_again(
+    rig: Rig, sandbox: Sandbox
+) -> None:
+    decision = rig.decision()
+    sent = rig.deliver(decision)
+    # as if Redis had gone away between the provider's answer and its record, and the
+    # same worker tried the whole delivery again once Redis was back
+    key = f"offers:delivery:send:{decision.decision_id}"
+    deadline = int(datetime.now(UTC).timestamp() * 1000) + 60_000
+    rig.redis.hset(key, mapping={"state": "sending", "attempts": 1, "deadline_ms": deadline})
+    assert rig.redis.hget(key, "owner") == b"worker-a"
+    again = rig.deliver(decision, owner="worker-a")
+    assert (again.state, again.message_id) == (SendState.SENT, sent.message_id)
+    assert [m.id for m in messages_to(sandbox, rig.phone)] == [sent.message_id]
+
+
 def test_an_attempt_in_doubt_that_never_reached_the_provider_is_sent(
     rig: Rig, sandbox: Sandbox
 ) -> None:
