@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, cast
 
 import typer
@@ -56,6 +56,7 @@ from offers.demo_tables import (
     summary,
 )
 from offers.errors import StackError
+from offers.roles import Role
 from offers.settings import Settings, get_settings
 from offers.stack import LocalStack, read_state
 from offers.stack.kafka import end_offsets
@@ -75,6 +76,7 @@ from offers.topics import (
     RESPONSES,
     TRIGGERS,
 )
+from offers_api.security import issue_token
 from simulators.sink import KafkaEventProducer, ProduceReport, at_speed
 from simulators.world import MIN_CUSTOMERS, World, WorldConfig
 
@@ -197,8 +199,11 @@ def run_loop(
     config: WorldConfig,
     placed: PlacedCampaigns,
     pace: Pace,
+    *,
+    keep_open: bool = False,
 ) -> LoopRun:
-    """Run the world through the engine and the loop around it until all has settled."""
+    """Run the world through the engine and the loop around it until all has settled;
+    with ``keep_open``, keep the API (and its web page) up until Ctrl-C."""
     world = World(config)
     logs = settings.stack_dir / "streams"
     typer.echo("starting the API, the provider sandbox and a delivery worker...")
@@ -206,6 +211,7 @@ def run_loop(
         settings, world.customers, placed.campaigns, logs, seed=settings.simulator_seed
     ) as loop:
         typer.echo(f"  API {loop.api.base_url} (log {loop.api.log_path})")
+        show_web_page(loop.settings, loop.api.base_url)
         typer.echo(f"  sandbox {loop.sandbox.base_url}; delivery log {loop.deliveries[0].log_path}")
         typer.echo("starting a stream-processor worker (decisions at event time)...")
         with WorkerProcess(loop.settings, "worker", logs) as worker:
@@ -226,8 +232,32 @@ def run_loop(
         responses = loop.responder.responses()
         typer.echo("reading the campaigns' results from the topics...")
         results = loop_report(loop.settings, placed.campaigns, responses)
+        if keep_open:
+            hold_open(loop.api.base_url)
     bookings = sum(1 for r in responses if r.booking_ref is not None)
     return LoopRun(report, bookings, samples, results)
+
+
+PAGE_TOKEN_LIFETIME = timedelta(hours=8)
+
+
+def show_web_page(settings: Settings, base_url: str) -> None:
+    """Where the marketers' web page is, and a marketer's token to sign in with (the
+    local stack's own secret: a token of this stack only)."""
+    token = issue_token(settings, "demo-marketer", Role.MARKETER, PAGE_TOKEN_LIFETIME)
+    typer.echo(f"  web page {base_url}/ui/ (sign in with this marketer token, valid 8 h):")
+    typer.echo(f"    {token}")
+
+
+def hold_open(base_url: str) -> None:
+    """Wait for Ctrl-C, the API up meanwhile."""
+    typer.echo(f"the web page stays up at {base_url}/ui/: press Ctrl-C to stop")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        ignore_interrupts()
+        typer.echo("stopping")
 
 
 def settle(settings: Settings, worker: WorkerProcess, loop: Loop) -> Samples:
@@ -248,7 +278,12 @@ def _made(samples: Samples) -> tuple[int, ...]:
 
 
 def run_demo(
-    settings: Settings, config: WorldConfig, pace: Pace, *, competing: bool = False
+    settings: Settings,
+    config: WorldConfig,
+    pace: Pace,
+    *,
+    competing: bool = False,
+    keep_open: bool = False,
 ) -> DemoRun:
     registry = ensure_champion(settings)
     with running_stack(settings) as live:
@@ -257,7 +292,7 @@ def run_demo(
         before = topic_offsets(bootstrap)
         decisions_from = partition_ends(bootstrap, DECISIONS.name)
         placed, consent = prepare_state(engine, config, competing=competing)
-        run = run_loop(engine, config, placed, pace)
+        run = run_loop(engine, config, placed, pace, keep_open=keep_open)
         after = topic_offsets(bootstrap)
         decisions = count_decisions(read_decisions(bootstrap, decisions_from))
     return DemoRun(
@@ -329,15 +364,30 @@ def demo(
             "those decisions choose between two offers.",
         ),
     ] = False,
+    keep_open: Annotated[
+        bool,
+        typer.Option(
+            "--keep-open",
+            help="Once the world has run, keep the stack and the web page up until Ctrl-C "
+            "(the results are printed after).",
+        ),
+    ] = False,
 ) -> None:
     """Start the stack and the engine, run the simulated world through them, print what
-    flowed per topic, the decisions taken and each campaign's results."""
+    flowed per topic, the decisions taken and each campaign's results. The marketers'
+    web page is up while it runs: its address and a token to sign in with are printed."""
     stop_on_sigterm()
     started = time.monotonic()
     settings = get_settings()
     config = WorldConfig(seed=settings.simulator_seed, customers=customers, days=days)
     try:
-        run = run_demo(settings, config, Pace(speed, rate, max_events), competing=competing)
+        run = run_demo(
+            settings,
+            config,
+            Pace(speed, rate, max_events),
+            competing=competing,
+            keep_open=keep_open,
+        )
     except KeyboardInterrupt:
         ignore_interrupts()
         typer.echo("interrupted; the stack was stopped", err=True)

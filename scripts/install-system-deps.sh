@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need from Debian's packages, when missing:
-# a Java runtime and Maven (to fetch and run the Kafka broker), redis-server, and kcat
-# (an independent Kafka client used by the wire-format test).
+# a Java runtime and Maven (to fetch and run the Kafka broker), redis-server, kcat
+# (an independent Kafka client used by the wire-format test) and Chromium (the browser
+# tests of the web page drive it headless through Playwright).
 set -euo pipefail
 
 need=()
@@ -9,6 +10,7 @@ command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v kcat >/dev/null 2>&1 || need+=(kcat)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
