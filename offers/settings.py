@@ -442,6 +442,16 @@ class Settings(BaseSettings):
             "acts only once; 7 days by default."
         ),
     )
+    activity_lookback_hours: int = Field(
+        24,
+        ge=1,
+        le=24 * 30,
+        description=(
+            "OFFERS_ACTIVITY_LOOKBACK_HOURS: how far back the live activity the API shows "
+            "(/v1/activity) starts counting decisions and delivery statuses when the API "
+            "starts; 24 hours by default."
+        ),
+    )
 
     # Message providers (the provider sandbox in the demo and the tests)
     twilio_account_sid: str = Field(

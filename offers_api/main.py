@@ -16,7 +16,17 @@ from fastapi import FastAPI
 from offers.settings import Settings, get_settings
 from offers_api import errors
 from offers_api.limits import BodyLimits, RequestLimits
-from offers_api.routes import campaigns, customers, models, redemptions, reports, webhooks, whatsapp
+from offers_api.routes import (
+    activity,
+    campaigns,
+    customers,
+    models,
+    redemptions,
+    reports,
+    web,
+    webhooks,
+    whatsapp,
+)
 from offers_api.schemas import COMMON_RESPONSES
 from offers_api.state import ApiState
 
@@ -43,7 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(RequestLimits, limits=lambda: BodyLimits.of(settings or get_settings()))
-    for module in (campaigns, reports, customers, webhooks, whatsapp, redemptions, models):
+    routes = (campaigns, reports, customers, webhooks, whatsapp, redemptions, models, activity, web)
+    for module in routes:
         app.include_router(module.router)
     return app
 

@@ -213,3 +213,96 @@ class ModelPointersPublic(BaseModel):
     challenger: str | None
     previous_champion: str | None
     previous_challenger: str | None
+
+
+class PortPublic(BaseModel):
+    """A port of the operator's network."""
+
+    code: str = Field(description="The port's code (LIV), as decisions and campaigns name it.")
+    name: str
+    lat: float = Field(description="Latitude of the ferry terminal (WGS 84).")
+    lon: float = Field(description="Longitude of the ferry terminal (WGS 84).")
+    country: str = Field(description="ISO 3166-1 alpha-2 code (IT, FR).")
+    geofence_km: float = Field(
+        description="Radius of the circle around the terminal whose entry triggers offers."
+    )
+
+
+class RoutePublic(BaseModel):
+    """One direction of a ferry service."""
+
+    route_id: str = Field(description="Origin and destination codes (LIV-OLB).")
+    origin: str = Field(description="The code of the port it leaves from.")
+    destination: str = Field(description="The code of the port it arrives at.")
+
+
+class NetworkPublic(BaseModel):
+    """The ports and routes campaigns may name."""
+
+    ports: list[PortPublic]
+    routes: list[RoutePublic] = Field(description="Both directions of every service.")
+
+
+class PortActivityPublic(BaseModel):
+    """Decisions at one port (that of their trigger)."""
+
+    port: str | None = Field(description="The port's code; null for decisions without a port.")
+    decided: int = Field(description="Decisions since the feed's start.")
+    sent: int = Field(description="Of them, offers sent.")
+    decided_recent: int = Field(description="Decisions written in the last window_s seconds.")
+    sent_recent: int = Field(description="Offers sent in the last window_s seconds.")
+
+
+class CampaignActivityPublic(BaseModel):
+    """One campaign's decisions and the delivery of its offers."""
+
+    campaign_id: str
+    decided: int = Field(description="Decisions for the campaign since the feed's start.")
+    by_outcome: dict[str, int] = Field(
+        description="Decisions by outcome: every outcome (send, holdout, suppressed, ...)."
+    )
+    sent: int = Field(description="Offers sent: the decisions with the outcome send.")
+    by_delivery: dict[str, int] = Field(
+        description=(
+            "Sent offers that reached each delivery state (queued, sent, delivered, failed, "
+            "undelivered); an offer counts once in each state it reached."
+        )
+    )
+    last_decision_at: datetime | None = Field(
+        description="When its latest decision was written (UTC); null if none is kept."
+    )
+
+
+class RecentDecisionPublic(BaseModel):
+    """A decision as the activity shows it: nothing that names or reaches the customer."""
+
+    decision_id: str
+    campaign_id: str | None
+    port: str | None
+    outcome: str = Field(description="send, holdout, control, suppressed or no_offer.")
+    reason: str = Field(description="Why the engine decided so.")
+    channel: str | None = Field(description="The channel of a sent offer; null otherwise.")
+    at: datetime = Field(description="When the decision was written (UTC).")
+
+
+class ActivityPublic(BaseModel):
+    """The engine's activity, folded from the decision and delivery-status topics.
+
+    Counts start with the records written ``OFFERS_ACTIVITY_LOOKBACK_HOURS`` (24) before the
+    API started; times are those the records were written at."""
+
+    as_of: datetime = Field(description="When this snapshot was taken (UTC).")
+    version: int = Field(description="Grows whenever anything in the snapshot changes.")
+    window_s: int = Field(description="The span of the *_recent counts, in seconds.")
+    ports: list[PortActivityPublic] = Field(description="By port code; no port last.")
+    campaigns: list[CampaignActivityPublic] = Field(description="By campaign id.")
+    recent: list[RecentDecisionPublic] = Field(description="The latest decisions, newest first.")
+    unreadable: int = Field(description="Records skipped because they could not be decoded.")
+
+
+class CampaignStatePublic(BaseModel):
+    """A campaign's status as the activity stream announces it."""
+
+    id: str
+    status: str = Field(description="draft, active, paused or ended.")
+    version: int

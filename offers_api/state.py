@@ -1,7 +1,7 @@
 """What the API holds while it runs: the state-topic writer and views, the event producer,
-the stores in Redis (contacts, offers, delivery statuses, API keys, request windows), and
-the erasure of customers across them. Built once in the app's lifespan from the settings,
-closed at shutdown."""
+the stores in Redis (contacts, offers, delivery statuses, API keys, request windows), the
+erasure of customers across them, and the live activity the marketers' page shows. Built
+once in the app's lifespan from the settings, closed at shutdown."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from offers.state.consent import ConsentStore
 from offers_api.credentials import RedisApiKeyStore
 from offers_api.rate_limit import RedisRequestWindows, RequestWindows
 from offers_api.security import ApiKeyStore
+from offers_api.web.activity import ActivityFeed
 
 
 @dataclass
@@ -43,6 +44,9 @@ class ApiState:
     async_redis: AsyncRedis
     """The same Redis for what the API awaits on the event loop (it may only be used there:
     its connections belong to the loop that opened them)."""
+    activity: ActivityFeed
+    """Decisions and delivery statuses as they are written (:mod:`offers_api.web.activity`),
+    tailed by a thread of its own; stopping it ends the page's streams."""
 
     @classmethod
     def open(cls, settings: Settings) -> ApiState:
@@ -78,9 +82,11 @@ class ApiState:
             ),
             redis=redis,
             async_redis=async_redis,
+            activity=ActivityFeed.of(settings).start(),
         )
 
     async def close(self) -> None:
+        self.activity.close()
         self.campaigns.close()
         self.consent.close()
         self.erasures.close()

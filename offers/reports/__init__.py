@@ -3,6 +3,8 @@
 - :mod:`offers.reports.funnel` folds a campaign's events into counts (duplicates and
   out-of-order events counted once) and the treated and control groups;
 - :mod:`offers.reports.incrementality` compares the groups (intention to treat);
+- :mod:`offers.reports.timeline` spreads the groups over the days they entered and
+  converted;
 - :mod:`offers.reports.intervals` holds the confidence intervals (Wilson, Newcombe,
   difference of means);
 - :mod:`offers.reports.campaign` puts them together in one JSON-ready report.
@@ -34,6 +36,7 @@ from offers.reports.intervals import (
     wilson_interval,
     z_for,
 )
+from offers.reports.timeline import GroupEntry, TimelinePoint, daily_timeline
 
 __all__ = [
     "DEFAULT_ATTRIBUTION_WINDOW",
@@ -45,12 +48,15 @@ __all__ = [
     "DiscountTerms",
     "Estimate",
     "Funnel",
+    "GroupEntry",
     "GroupOutcome",
     "GroupSummary",
     "Incrementality",
     "ReportError",
+    "TimelinePoint",
     "build_funnel",
     "campaign_report",
+    "daily_timeline",
     "difference_of_means",
     "fold_campaign",
     "measure_incrementality",

@@ -1,11 +1,12 @@
-"""The report of one campaign, as the API returns it: its funnel and its incrementality."""
+"""The report of one campaign, as the API returns it: its funnel, its incrementality and its
+groups day by day."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from offers.contracts.base import Event
 from offers.reports.funnel import (
@@ -21,6 +22,7 @@ from offers.reports.incrementality import (
     measure_incrementality,
 )
 from offers.reports.intervals import DEFAULT_CONFIDENCE
+from offers.reports.timeline import TimelinePoint
 
 
 class CampaignReport(BaseModel):
@@ -33,6 +35,14 @@ class CampaignReport(BaseModel):
     discount: DiscountTerms
     funnel: Funnel
     incrementality: Incrementality
+    timeline: list[TimelinePoint] = Field(
+        description=(
+            "The treated and control groups per UTC day, from the first to the last day "
+            "with data (days between with zeros): customers entering each group and "
+            "conversions, counted as the incrementality counts them, so the totals are its "
+            "groups' customers and conversions."
+        )
+    )
 
 
 def campaign_report(
@@ -44,7 +54,8 @@ def campaign_report(
     confidence: float = DEFAULT_CONFIDENCE,
     min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
 ) -> CampaignReport:
-    """Fold ``events`` once into the funnel and groups, then compare the groups.
+    """Fold ``events`` once into the funnel, the groups and their timeline, then compare
+    the groups.
 
     The ROI's cost is the funnel's discount cost: the discount given on every booking made
     with one of the campaign's offers.
@@ -65,4 +76,5 @@ def campaign_report(
         discount=discount,
         funnel=tally.funnel,
         incrementality=incrementality,
+        timeline=list(tally.timeline),
     )

@@ -22,7 +22,10 @@ ignores every other event. Its rules:
   revenue is the sum of those bookings' prices. The same rule holds for both groups, so
   the comparison is fair; a redeemed offer is not needed (a treated customer who books
   without the code still counts, as a held-out customer would). A customer held out first
-  and sent an offer later stays in the control group, which can only shrink the lift.
+  and sent an offer later stays in the control group, which can only shrink the lift;
+- **timeline**: the same groups per UTC day (:mod:`offers.reports.timeline`): a customer
+  enters on the day of that first decision and converts on the day of the first booking
+  that counts for them.
 
 Prices: ``price_eur`` of a booking is taken as the fare before the offer's discount; the
 discount of a booking made with an offer is :meth:`DiscountTerms.cost_of` its price.
@@ -53,6 +56,7 @@ from offers.contracts.events import (
 )
 from offers.reports.incrementality import GroupOutcome
 from offers.reports.intervals import ReportError
+from offers.reports.timeline import GroupEntry, TimelinePoint, daily_timeline
 
 DEFAULT_ATTRIBUTION_WINDOW = timedelta(days=7)
 
@@ -109,6 +113,8 @@ class CampaignTally(BaseModel):
     funnel: Funnel
     treated: GroupOutcome
     control: GroupOutcome
+    timeline: tuple[TimelinePoint, ...]
+    """The two groups per UTC day; its totals are ``treated`` and ``control``."""
 
 
 def build_funnel(
@@ -131,15 +137,16 @@ def fold_campaign(
     attribution_window: timedelta = DEFAULT_ATTRIBUTION_WINDOW,
     discount: DiscountTerms = NO_DISCOUNT,
 ) -> CampaignTally:
-    """The funnel and the treated and control groups of ``campaign_id`` from ``events``."""
+    """The funnel, the treated and control groups and their timeline of ``campaign_id``
+    from ``events``."""
     if attribution_window <= timedelta(0):
         raise ReportError(f"attribution_window: must be positive, got {attribution_window}")
     seen = _collect(campaign_id, events)
     bookings = [b for ref, b in seen.bookings.items() if ref not in seen.cancelled]
     timelines = _timelines(bookings)
     funnel = _funnel(campaign_id, seen, bookings, timelines, attribution_window, discount)
-    treated, control = _groups(seen, timelines, attribution_window)
-    return CampaignTally(funnel=funnel, treated=treated, control=control)
+    treated, control, timeline = _groups(seen, timelines, attribution_window)
+    return CampaignTally(funnel=funnel, treated=treated, control=control, timeline=timeline)
 
 
 @dataclass(slots=True)
@@ -161,7 +168,14 @@ class _Timeline:
     prices: list[float] = field(default_factory=list)
 
     def within(self, start: datetime, end: datetime) -> list[float]:
-        return self.prices[bisect_left(self.times, start) : bisect_right(self.times, end)]
+        return self.prices[self._span(start, end)]
+
+    def first_within(self, start: datetime, end: datetime) -> datetime | None:
+        times = self.times[self._span(start, end)]
+        return times[0] if times else None
+
+    def _span(self, start: datetime, end: datetime) -> slice:
+        return slice(bisect_left(self.times, start), bisect_right(self.times, end))
 
 
 _E = TypeVar("_E", bound=Event)
@@ -210,6 +224,16 @@ def _booked_within(
     return timeline.within(decision.event_time, decision.event_time + window)
 
 
+def _first_booked_within(
+    timelines: dict[str, _Timeline], decision: OfferDecision, window: timedelta
+) -> datetime | None:
+    """When the first booking counted by :func:`_booked_within` was made, if any."""
+    timeline = timelines.get(decision.customer_id)
+    if timeline is None:
+        return None
+    return timeline.first_within(decision.event_time, decision.event_time + window)
+
+
 def _funnel(
     campaign_id: str,
     seen: _Seen,
@@ -256,7 +280,33 @@ def _count_with(
 
 def _groups(
     seen: _Seen, timelines: dict[str, _Timeline], window: timedelta
-) -> tuple[GroupOutcome, GroupOutcome]:
+) -> tuple[GroupOutcome, GroupOutcome, tuple[TimelinePoint, ...]]:
+    """The treated and control groups, and the same customers per day: one rule decides
+    both, so the timeline's totals are the groups'."""
+    revenues: dict[DecisionOutcome, list[list[float]]] = {
+        DecisionOutcome.SEND: [],
+        DecisionOutcome.HOLDOUT: [],
+    }
+    entries: list[GroupEntry] = []
+    for decision in _first_offers(seen).values():
+        revenues[decision.outcome].append(_booked_within(timelines, decision, window))
+        entries.append(
+            GroupEntry(
+                treated=decision.outcome is DecisionOutcome.SEND,
+                entered_at=decision.event_time,
+                converted_at=_first_booked_within(timelines, decision, window),
+            )
+        )
+    return (
+        _group(revenues[DecisionOutcome.SEND]),
+        _group(revenues[DecisionOutcome.HOLDOUT]),
+        daily_timeline(entries),
+    )
+
+
+def _first_offers(seen: _Seen) -> dict[str, OfferDecision]:
+    """Each customer's first ``send`` or ``holdout`` decision: the one that puts them in a
+    group."""
     first: dict[str, OfferDecision] = {}
     for decision in seen.decisions.values():
         if decision.outcome not in (DecisionOutcome.SEND, DecisionOutcome.HOLDOUT):
@@ -267,13 +317,7 @@ def _groups(
             kept.decision_id,
         ):
             first[decision.customer_id] = decision
-    revenues: dict[DecisionOutcome, list[list[float]]] = {
-        DecisionOutcome.SEND: [],
-        DecisionOutcome.HOLDOUT: [],
-    }
-    for decision in first.values():
-        revenues[decision.outcome].append(_booked_within(timelines, decision, window))
-    return _group(revenues[DecisionOutcome.SEND]), _group(revenues[DecisionOutcome.HOLDOUT])
+    return first
 
 
 def _group(bookings_per_customer: list[list[float]]) -> GroupOutcome:

@@ -20,6 +20,11 @@ def api_base_url(port: int) -> str:
     return f"http://{HOST}:{port}"
 
 
+GRACEFUL_SHUTDOWN_S = 5
+"""How long a stopping API waits for open requests: the web page's live stream stays
+open until its page goes away, and would hold the shutdown otherwise."""
+
+
 class ApiProcess:
     """The API serving ``settings`` (its public base URL should be :attr:`base_url`, so
     links and callbacks point at it); its output goes to ``<log_dir>/api.log``."""
@@ -31,7 +36,7 @@ class ApiProcess:
         argv = [
             sys.executable, "-m", "uvicorn", "offers_api.main:app",
             "--host", HOST, "--port", str(self.port), "--log-level", "warning",
-            "--no-access-log",
+            "--no-access-log", "--timeout-graceful-shutdown", str(GRACEFUL_SHUTDOWN_S),
         ]  # fmt: skip
         self.process: subprocess.Popen[bytes] = start_process(
             argv, self.log_path, env=settings.as_environment()

@@ -8,6 +8,10 @@ Provider webhooks and redemption links take no bearer token: their credential is
 provider's signature, Meta's verify token, or the signed token in the link. Their rows say
 what a missing or wrong one gets, and a genuine one is accepted whoever else calls.
 
+The marketers' page (``/`` and ``/ui/``) is public like the API's description: it holds no
+data and signs in by itself. Its files under ``/ui/static/`` are a mount, not a route, so
+they have no row (tests/unit/offers_api/test_web_page.py covers them).
+
 The table is checked against ``app.routes``: a route without a row, or a row whose route
 the app does not serve, fails the first test.
 """
@@ -98,6 +102,9 @@ class Call:
     data: dict[str, str] | None = None
     params: dict[str, str] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    stream: bool = False
+    """An endless answer (an event stream): only its status, and the body of a refusal,
+    are read."""
 
 
 Proof = Literal["missing", "wrong", "genuine"]
@@ -349,6 +356,7 @@ def plain(method: str, url: str) -> Callable[[World], Call]:
 
 
 PUBLIC = "the API's description: public, and holds no data"
+PAGE = "the marketers' page: public, holds no data, and signs in by itself"
 FORGED_LINK = "a forged or malformed link is answered as one whose offer is no longer kept"
 
 TABLE: dict[tuple[str, str], ByRole | ByProof] = {
@@ -423,6 +431,13 @@ TABLE: dict[tuple[str, str], ByRole | ByProof] = {
     ("POST", "/v1/models/{version}/shadow"): ByRole(
         DATA_SCIENTISTS, 200, model_call("POST", "/v1/models/{v2}/shadow")
     ),
+    ("GET", "/v1/network"): ByRole(ANALYSTS, 200, plain("GET", "/v1/network")),
+    ("GET", "/v1/activity"): ByRole(ANALYSTS, 200, plain("GET", "/v1/activity")),
+    ("GET", "/v1/activity/stream"): ByRole(
+        ANALYSTS, 200, lambda world: Call("GET", "/v1/activity/stream", stream=True)
+    ),
+    ("GET", "/"): ByRole(EVERYONE, 307, plain("GET", "/"), why=PAGE),
+    ("GET", "/ui/"): ByRole(EVERYONE, 200, plain("GET", "/ui/"), why=PAGE),
     ("GET", "/openapi.json"): ByRole(EVERYONE, 200, plain("GET", "/openapi.json"), why=PUBLIC),
     ("GET", "/docs"): ByRole(EVERYONE, 200, plain("GET", "/docs"), why=PUBLIC),
     ("GET", "/docs/oauth2-redirect"): ByRole(
@@ -477,6 +492,8 @@ def claims_token(settings: Settings, **claims: Any) -> str:
 
 
 def send(world: World, call: Call, headers: dict[str, str]) -> httpx.Response:
+    if call.stream:
+        return send_for_status(world, call, headers)
     response: httpx.Response = world.client.request(
         call.method,
         call.url,
@@ -488,6 +505,17 @@ def send(world: World, call: Call, headers: dict[str, str]) -> httpx.Response:
         follow_redirects=False,
     )
     return response
+
+
+def send_for_status(world: World, call: Call, headers: dict[str, str]) -> httpx.Response:
+    """The answer to ``call`` with its body read only if it is a refusal: a stream that is
+    let through is closed at once (which ends it)."""
+    with world.client.stream(
+        call.method, call.url, headers={**call.headers, **headers}, follow_redirects=False
+    ) as response:
+        if response.status_code != 200:
+            response.read()
+        return response
 
 
 # Fixtures

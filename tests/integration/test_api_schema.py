@@ -5,6 +5,9 @@ that breaks the spec.
 Every built-in check runs but ``positive_data_acceptance``: a campaign has rules across
 fields (a schedule's end after its start, an upgrade offer naming its upgrade) that JSON
 Schema cannot state, so data valid by the schema alone may rightly get a 422.
+
+The activity's event stream is left out: its answer never ends, so it cannot be read
+whole (tests/integration/test_api_activity.py reads it).
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ from offers.settings import Settings
 from offers_api.main import create_app
 from offers_api.security import issue_token
 
-SCHEMA = schemathesis.openapi.from_dict(create_app().openapi())
-"""The spec as the app publishes it at /openapi.json (it does not depend on settings)."""
+ENDLESS = "/v1/activity/stream"
+SCHEMA = schemathesis.openapi.from_dict(create_app().openapi()).exclude(path=ENDLESS)
+"""The spec as the app publishes it at /openapi.json (it does not depend on settings),
+but the endless stream."""
 
 
 @pytest.fixture(scope="module")
