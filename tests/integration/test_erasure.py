@@ -46,6 +46,7 @@ from offers.contracts import (
     Language,
     LocationPing,
     OfferDecision,
+    SailingUpdate,
     SocialPost,
     decode,
     encode,
@@ -245,12 +246,33 @@ def changelog(view_name: str) -> str:
 
 
 def watched_events(events: list[Event], customers: list[str]) -> list[Event]:
-    """A social post, a search and a quote of the day, copied for each of ``customers``
-    (at noon of the day, so that each is on time for the customer's own events)."""
+    """A social post and two searches or quotes of the day, copied for each of
+    ``customers`` at noon (UTC: early afternoon at the ports, outside quiet hours) of the simulated
+    day, which begins at the hour the test runs."""
     posts = [e for e in events if isinstance(e, SocialPost)]
-    bookings = [e for e in events if isinstance(e, BookingEvent) and e.booking_ref is None]
+    last = max(e.event_time for e in events)
+    # on routes with seats on a sailing well after the day (customers also search routes
+    # that do not sail in the season), as the worker reads the sailings' state as the
+    # whole day left it once the copies come after the day's events
+    later = {
+        e.sailing_id: e.route_id
+        for e in events
+        if isinstance(e, SailingUpdate)
+        and e.departure_time > last + timedelta(days=1)
+        and e.booked_passengers < e.capacity_passengers
+    }
+    bookings = [
+        e
+        for e in events
+        if isinstance(e, BookingEvent)
+        and e.booking_ref is None
+        and (e.sailing_id in later if e.sailing_id else e.route_id in later.values())
+    ]
     originals: list[Event] = [posts[0], *bookings[:2]]
-    noon = min(e.event_time for e in events) + timedelta(hours=12)
+    first = min(e.event_time for e in events)
+    noon = first.replace(hour=12, minute=0, second=0, microsecond=0)
+    if noon < first:
+        noon += timedelta(days=1)
     return [
         original.model_copy(
             update={
