@@ -24,6 +24,10 @@ What is counted:
 
 No customer id, phone number or message text is kept: a decision keeps its id, campaign,
 port, outcome, reason and channel, which is all the page may show.
+
+The port of a decision (:func:`activity_port`) is where its offer happens: the port of
+its trigger (a geofence entered) or else the port its route leaves from (a search, a
+quote, a sailing's fare drop); a decision about no route and no port counts under none.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Protocol, TypeVar
 
 from kafka import KafkaConsumer, TopicPartition
@@ -56,6 +61,7 @@ from offers_api.schemas import (
     PortActivityPublic,
     RecentDecisionPublic,
 )
+from simulators.routes import all_routes
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +155,18 @@ def _keep_latest(counts: dict[_K, _C], limit: int) -> None:
         del counts[min(counts, key=lambda key: counts[key].last_at)]
 
 
+@lru_cache(maxsize=1)
+def _route_origins() -> dict[str, str]:
+    return {route.route_id: route.origin for route in all_routes()}
+
+
+def activity_port(decision: OfferDecision) -> str | None:
+    """The port a decision's offer is about: its trigger's, else its route's origin."""
+    if decision.port is not None:
+        return decision.port
+    return None if decision.route_id is None else _route_origins().get(decision.route_id)
+
+
 class ActivityTally:
     """Counts of decisions and delivery statuses (see the module's docstring); not
     thread-safe: :class:`ActivityFeed` holds a lock around it."""
@@ -184,7 +202,7 @@ class ActivityTally:
         self._tracked[decision.decision_id] = tracked
         if len(self._tracked) > MAX_TRACKED_DECISIONS:
             self._tracked.popitem(last=False)
-        self._count_port(decision, at)
+        self._count_port(activity_port(decision), decision.outcome, at)
         if decision.campaign_id is not None:
             self._count_campaign(decision.campaign_id, decision.outcome, at)
         self._remember(decision, at)
@@ -225,12 +243,12 @@ class ActivityTally:
         """The last second before the recent window."""
         return int(now.timestamp()) - self.window_s
 
-    def _count_port(self, decision: OfferDecision, at: datetime) -> None:
-        counts = self._ports.get(decision.port)
+    def _count_port(self, port: str | None, outcome: DecisionOutcome, at: datetime) -> None:
+        counts = self._ports.get(port)
         if counts is None:
-            counts = self._ports[decision.port] = _PortCounts(last_at=at)
+            counts = self._ports[port] = _PortCounts(last_at=at)
             _keep_latest(self._ports, MAX_PORTS)
-        sent = decision.outcome is DecisionOutcome.SEND
+        sent = outcome is DecisionOutcome.SEND
         counts.last_at = max(counts.last_at, at)
         counts.decided += 1
         counts.sent += sent
@@ -264,7 +282,7 @@ class ActivityTally:
             RecentDecisionPublic(
                 decision_id=decision.decision_id,
                 campaign_id=decision.campaign_id,
-                port=decision.port,
+                port=activity_port(decision),
                 outcome=decision.outcome.value,
                 reason=decision.reason,
                 channel=None if decision.channel is None else decision.channel.value,

@@ -34,6 +34,7 @@ def decision(
     *,
     campaign: str | None = "camp-elba",
     port: str | None = "LIV",
+    route: str | None = None,
 ) -> OfferDecision:
     return OfferDecision(
         event_id=f"od-{n}",
@@ -47,6 +48,7 @@ def decision(
         campaign_id=campaign,
         channel="sms" if outcome == "send" else None,
         port=port,
+        route_id=route,
     )
 
 

@@ -215,3 +215,20 @@ def test_the_tally_ignores_other_events() -> None:
     tally = ActivityTally(clock=lambda: START)
     tally.add(make_event("booking"), START)
     assert tally.version == 0 and tally.snapshot().ports == []
+
+
+def test_a_decision_without_a_port_counts_at_the_port_its_route_leaves_from(
+    feed: ActivityFeed,
+) -> None:
+    feed.fold(record(decision(1, port=None, route="PIO-PFE"), START))
+    feed.fold(record(decision(2, port="OLB", route="LIV-OLB"), START))
+    feed.fold(record(decision(3, port=None, route=None), START))
+    feed.fold(record(decision(4, port=None, route="XXX-YYY"), START))
+    snapshot = feed.snapshot()
+    assert {p.port: p.decided for p in snapshot.ports} == {"PIO": 1, "OLB": 1, None: 2}
+    assert {r.decision_id: r.port for r in snapshot.recent} == {
+        "dec-1": "PIO",
+        "dec-2": "OLB",
+        "dec-3": None,
+        "dec-4": None,
+    }
