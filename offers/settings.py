@@ -442,6 +442,78 @@ class Settings(BaseSettings):
             "acts only once; 7 days by default."
         ),
     )
+    listening_min_negative: int = Field(
+        5,
+        ge=1,
+        le=100_000,
+        description=(
+            "OFFERS_LISTENING_MIN_NEGATIVE: negative mentions a port or route needs in a "
+            "15-minute window before a spike of negative sentiment opens an alert."
+        ),
+    )
+    listening_baseline_floor: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "OFFERS_LISTENING_BASELINE_FLOOR: the least baseline share of negative mentions "
+            "(the share over the preceding 24 hours, or this when there is no history)."
+        ),
+    )
+    listening_spike_factor: float = Field(
+        2.0,
+        ge=1.0,
+        le=100.0,
+        description=(
+            "OFFERS_LISTENING_SPIKE_FACTOR: a spike's share of negative mentions is at "
+            "least this times the baseline (and at least the baseline plus the margin)."
+        ),
+    )
+    listening_spike_margin: float = Field(
+        0.25,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "OFFERS_LISTENING_SPIKE_MARGIN: a spike's share of negative mentions is at "
+            "least the baseline plus this (and at least the factor times the baseline)."
+        ),
+    )
+    listening_quiet_windows: int = Field(
+        2,
+        ge=1,
+        le=96,
+        description=(
+            "OFFERS_LISTENING_QUIET_WINDOWS: consecutive 15-minute windows below the "
+            "threshold that close an alert."
+        ),
+    )
+    listening_silence_minutes: int = Field(
+        120,
+        ge=15,
+        le=7 * 24 * 60,
+        description=(
+            "OFFERS_LISTENING_SILENCE_MINUTES: an alert closes when its subject had no "
+            "mention for this long in event time."
+        ),
+    )
+    listening_max_post_ids: int = Field(
+        10_000,
+        ge=10,
+        le=1_000_000,
+        description=(
+            "OFFERS_LISTENING_MAX_POST_IDS: post ids kept per open window to count a "
+            "redelivered post once; beyond it a window counts posts without that check."
+        ),
+    )
+    listening_api_windows: int = Field(
+        192,
+        ge=1,
+        le=10_000,
+        description=(
+            "OFFERS_LISTENING_API_WINDOWS: windows the API keeps per subject and window "
+            "size for /v1/listening/aggregates (the latest ones)."
+        ),
+    )
     activity_lookback_hours: int = Field(
         24,
         ge=1,

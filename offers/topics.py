@@ -111,6 +111,22 @@ RESPONSES = TopicSpec(
     event_types=("customer_response",),
     retention_ms=30 * DAY_MS,
 )
+SOCIAL_MENTIONS = TopicSpec(
+    "social.mentions", key="subject", event_types=("social_mention",), retention_ms=7 * DAY_MS
+)
+"""Social posts split into the subjects they mention, re-keyed by subject for counting
+(:mod:`streams.listening`); no customer id or text."""
+SOCIAL_AGGREGATES = TopicSpec(
+    "social.aggregates",
+    key="aggregate_key",
+    event_types=("social_aggregate",),
+    compacted=True,
+)
+"""The latest counts of every subject's windows, keyed ``<subject>|<window>|<start ISO>``."""
+SOCIAL_ALERTS = TopicSpec(
+    "social.alerts", key="subject", event_types=("social_alert",), compacted=True
+)
+"""The latest alert of every port and route with one (open or closed)."""
 DEAD_LETTER = TopicSpec(
     "events.dead-letter",
     key="source_key",
@@ -136,14 +152,26 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     DEAD_LETTER,
 )
 
-INPUT_TOPICS: tuple[TopicSpec, ...] = (LOCATION, SOCIAL, BOOKING, SAILING)
-WORKER_TOPICS: tuple[TopicSpec, ...] = (*INPUT_TOPICS, GEOFENCE, TRIGGERS, ERASURES)
-"""Every topic the stream-processor workers consume as a group: the inputs, the
-geofence transitions and trigger signals they produce for their own decision agent, and
-the erasures, after which they forget a customer's state."""
+LISTENING_TOPICS: tuple[TopicSpec, ...] = (SOCIAL_MENTIONS, SOCIAL_AGGREGATES, SOCIAL_ALERTS)
+"""The topics of social listening, created by the stream-processor workers that write
+them (:mod:`streams.listening.agents`)."""
 
-_BY_EVENT_TYPE: dict[str, TopicSpec] = {t: spec for spec in ALL_TOPICS for t in spec.event_types}
-_BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in ALL_TOPICS}
+INPUT_TOPICS: tuple[TopicSpec, ...] = (LOCATION, SOCIAL, BOOKING, SAILING)
+WORKER_TOPICS: tuple[TopicSpec, ...] = (
+    *INPUT_TOPICS,
+    GEOFENCE,
+    TRIGGERS,
+    ERASURES,
+    SOCIAL_MENTIONS,
+)
+"""Every topic the stream-processor workers consume as a group: the inputs, the
+geofence transitions and trigger signals they produce for their own decision agent, the
+social mentions they re-key by subject, and the erasures, after which they forget a
+customer's state."""
+
+_KNOWN = (*ALL_TOPICS, *LISTENING_TOPICS)
+_BY_EVENT_TYPE: dict[str, TopicSpec] = {t: spec for spec in _KNOWN for t in spec.event_types}
+_BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in _KNOWN}
 
 
 def topic_for(event_type: str) -> TopicSpec:

@@ -20,6 +20,7 @@ from offers_api.routes import (
     activity,
     campaigns,
     customers,
+    listening,
     models,
     redemptions,
     reports,
@@ -53,7 +54,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(RequestLimits, limits=lambda: BodyLimits.of(settings or get_settings()))
-    routes = (campaigns, reports, customers, webhooks, whatsapp, redemptions, models, activity, web)
+    routes = (
+        campaigns,
+        reports,
+        customers,
+        webhooks,
+        whatsapp,
+        redemptions,
+        models,
+        activity,
+        listening,
+        web,
+    )
     for module in routes:
         app.include_router(module.router)
     return app

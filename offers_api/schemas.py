@@ -246,7 +246,10 @@ class NetworkPublic(BaseModel):
 class PortActivityPublic(BaseModel):
     """Decisions at one port (that of their trigger)."""
 
-    port: str | None = Field(description="The port's code; null for decisions without a port.")
+    port: str | None = Field(
+        description="The port's code: the trigger's (a geofence entered), else the one the "
+        "decision's route leaves from; null for decisions with neither."
+    )
     decided: int = Field(description="Decisions since the feed's start.")
     sent: int = Field(description="Of them, offers sent.")
     decided_recent: int = Field(description="Decisions written in the last window_s seconds.")
@@ -306,3 +309,43 @@ class CampaignStatePublic(BaseModel):
     id: str
     status: str = Field(description="draft, active, paused or ended.")
     version: int
+
+
+class ListeningAggregatePublic(BaseModel):
+    """The mentions of a subject counted over one window of event time."""
+
+    subject: str = Field(description="brand, port:<CODE> or route:<ROUTE_ID>.")
+    window: str = Field(description="The window's length: 15m, 1h or 1d.")
+    window_start: datetime = Field(description="Its start (UTC), aligned on the epoch.")
+    window_end: datetime = Field(description="Its end (excluded).")
+    volume: int = Field(description="Mentions counted (each post once).")
+    negative: int = Field(description="Of them, negative ones.")
+    share_negative: float = Field(description="negative / volume.")
+    mean_sentiment: float = Field(description="Mean sentiment score, from -1 to 1.")
+    negative_topics: dict[str, int] = Field(
+        description="Negative mentions per topic (delay, price, onboard, route, port, ...)."
+    )
+    as_of: datetime = Field(description="The latest mention time of the subject counted.")
+
+
+class ListeningAlertPublic(BaseModel):
+    """A spike of negative mentions of a port or a route, open or closed."""
+
+    alert_id: str
+    subject: str = Field(description="port:<CODE> or route:<ROUTE_ID>.")
+    state: str = Field(description="open or closed.")
+    opened_at: datetime = Field(description="Event time of the mention that opened it.")
+    closed_at: datetime | None = Field(description="Event time it closed; null while open.")
+    close_reason: str | None = Field(
+        description="quiet (windows below the threshold) or silence (no mention); null while open."
+    )
+    window_start: datetime = Field(description="The 15-minute window that opened it.")
+    volume: int = Field(description="Mentions in that window when it opened.")
+    negative: int = Field(description="Negative mentions in that window when it opened.")
+    share_negative: float = Field(description="Their share.")
+    baseline: float = Field(description="Share of negative mentions over the day before.")
+    threshold: float = Field(
+        description="The least share that opens an alert: max(2 x baseline, baseline + 0.25) "
+        "with the default settings."
+    )
+    top_topics: list[str] = Field(description="The most frequent topics of the negative ones.")

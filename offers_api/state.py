@@ -1,7 +1,8 @@
 """What the API holds while it runs: the state-topic writer and views, the event producer,
 the stores in Redis (contacts, offers, delivery statuses, API keys, request windows), the
-erasure of customers across them, and the live activity the marketers' page shows. Built
-once in the app's lifespan from the settings, closed at shutdown."""
+erasure of customers across them, the live activity the marketers' page shows, and what
+social listening found. Built once in the app's lifespan from the settings, closed at
+shutdown."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from offers.state.campaigns import CampaignStore
 from offers.state.compacted import TopicWriter
 from offers.state.consent import ConsentStore
 from offers_api.credentials import RedisApiKeyStore
+from offers_api.listening import ListeningFeed
 from offers_api.rate_limit import RedisRequestWindows, RequestWindows
 from offers_api.security import ApiKeyStore
 from offers_api.web.activity import ActivityFeed
@@ -47,6 +49,9 @@ class ApiState:
     activity: ActivityFeed
     """Decisions and delivery statuses as they are written (:mod:`offers_api.web.activity`),
     tailed by a thread of its own; stopping it ends the page's streams."""
+    listening: ListeningFeed
+    """The counts of social mentions per window and the alerts (:mod:`offers_api.listening`),
+    followed by a thread of its own."""
 
     @classmethod
     def open(cls, settings: Settings) -> ApiState:
@@ -83,10 +88,12 @@ class ApiState:
             redis=redis,
             async_redis=async_redis,
             activity=ActivityFeed.of(settings).start(),
+            listening=ListeningFeed.of(settings).start(),
         )
 
     async def close(self) -> None:
         self.activity.close()
+        self.listening.close()
         self.campaigns.close()
         self.consent.close()
         self.erasures.close()

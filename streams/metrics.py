@@ -79,6 +79,35 @@ class StreamMetrics:
             registry=self.registry,
         )
 
+        self.mentions = Counter(
+            "offers_listening_mentions",
+            "Social mentions counted in their windows (neither late nor redelivered), by subject "
+            "kind (brand, port, route) and label.",
+            ["kind", "label"],
+            registry=self.registry,
+        )
+        self.late_mentions = Counter(
+            "offers_listening_late_mentions",
+            "Social mentions older than their subject's watermark (counted, not merged).",
+            registry=self.registry,
+        )
+        self.duplicate_mentions = Counter(
+            "offers_listening_duplicate_mentions",
+            "Social mentions of a post already counted in its window (not counted again).",
+            registry=self.registry,
+        )
+        self.alerts = Counter(
+            "offers_listening_alerts",
+            "Alerts on spikes of negative mentions opened or closed, by change (open, closed).",
+            ["change"],
+            registry=self.registry,
+        )
+        self.open_alerts = Gauge(
+            "offers_listening_open_alerts",
+            "Alerts open on the ports and routes this worker counts.",
+            registry=self.registry,
+        )
+
         self.table_keys = Gauge(
             "offers_table_keys",
             "Keys held by this worker in each state table, and in each replica (all keys).",

@@ -10,7 +10,8 @@ customer's consent (``/consent/{id}``) and every campaign's latest version
 (``/campaigns``), followed from the state topics the API writes; and it forgets the
 customers the API erased (``streams.erasure``). Location rows go when the customer
 withdraws the location consent, and once older than the retention
-(``streams.location_retention``).
+(``streams.location_retention``). Social posts are also counted per brand, port and
+route, with alerts on spikes of negative ones (``streams.listening``).
 
 ``faust -A streams.app worker`` runs a worker (``streams/app.py`` builds the app from
 the environment); :func:`create_app` builds one for given settings.
@@ -34,13 +35,14 @@ from offers.contracts import Event, ValidationClock, encode
 from offers.errors import ContractError
 from offers.settings import Settings
 from offers.stack.kafka import create_topics
-from offers.topics import DEAD_LETTER, ERASURES, GEOFENCE, TopicSpec
+from offers.topics import DEAD_LETTER, ERASURES, GEOFENCE, LISTENING_TOPICS, TopicSpec
 from streams.consumer import FlowControl, transport_for
 from streams.dead_letters import send_dead_letter
 from streams.decisions.agent import DecisionAgents
 from streams.erasure import erased_before, follow_erasures, install_erasure_agent
 from streams.features.rows import Row
 from streams.followers import follow_campaigns, follow_consent, state_pages
+from streams.listening.agents import ListeningAgents
 from streams.location_retention import install_location_retention
 from streams.metrics import StreamMetrics
 from streams.processing import Entry, read_record, step
@@ -129,7 +131,10 @@ def app_options(settings: Settings) -> dict[str, Any]:
 def create_app(settings: Settings, writer: Writer | None = None) -> StreamApp:
     """The stream processor for ``settings``; ``writer`` replaces the Feast writer."""
     app = StreamApp(
-        settings, settings.stream_app_id, also_create=(ERASURES,), **app_options(settings)
+        settings,
+        settings.stream_app_id,
+        also_create=(ERASURES, *LISTENING_TOPICS),
+        **app_options(settings),
     )
     metrics = StreamMetrics()
     sink = FeatureSink(
@@ -145,6 +150,7 @@ def create_app(settings: Settings, writer: Writer | None = None) -> StreamApp:
     customer_tables = [processor.tables[view.name] for view in FEATURE_VIEWS if not view.shared]
     install_erasure_agent(app, settings, customer_tables, sink, erasures)
     install_location_retention(app, settings, processor.tables[CUSTOMER_LOCATION.name], sink)
+    ListeningAgents(app, settings, metrics).install()
 
     @app.page("/metrics")
     async def metrics_page(web: View, request: Request) -> Response:

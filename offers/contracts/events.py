@@ -429,6 +429,92 @@ class CustomerErased(Event):
     requested_by: Role
 
 
+SUBJECT_PATTERN = r"^(brand|port:[A-Z]{3}|route:[A-Z]{3}-[A-Z]{3})$"
+"""What social listening counts mentions of: the brand, a port, a route."""
+Subject = Annotated[str, StringConstraints(pattern=SUBJECT_PATTERN)]
+SentimentScore = Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]
+
+
+class SentimentLabel(StrEnum):
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+    NEUTRAL = "neutral"
+
+
+class ListeningWindow(StrEnum):
+    """The tumbling windows social mentions are counted over."""
+
+    MINUTES_15 = "15m"
+    HOUR = "1h"
+    DAY = "1d"
+
+
+class SocialMention(Event):
+    """One subject a social post talks about, without the post's author or text.
+
+    ``event_time`` is the post's; ``post_event_id`` the post's id (a post delivered twice
+    has the same one); ``event_id`` is derived from the post's id and the subject.
+    """
+
+    TYPE: ClassVar[str] = "social_mention"
+    type: Literal["social_mention"] = "social_mention"
+    subject: Subject
+    post_event_id: Identifier
+    score: SentimentScore
+    label: SentimentLabel
+    topics: tuple[ShortText, ...] = Field((), max_length=20)
+    language: Language
+
+
+class SocialAggregate(Event):
+    """The mentions of a subject counted over one tumbling window of event time."""
+
+    TYPE: ClassVar[str] = "social_aggregate"
+    type: Literal["social_aggregate"] = "social_aggregate"
+    subject: Subject
+    window: ListeningWindow
+    window_start: UtcDatetime
+    window_end: UtcDatetime
+    volume: int = Field(ge=0)
+    negative: int = Field(ge=0)
+    share_negative: Probability
+    mean_sentiment: SentimentScore
+    negative_topics: dict[str, int] = Field(default_factory=dict)
+    """How many negative mentions had each topic."""
+
+    @property
+    def aggregate_key(self) -> str:
+        """``<subject>|<window>|<start ISO>``: the key of the compacted topic."""
+        return f"{self.subject}|{self.window.value}|{self.window_start.isoformat()}"
+
+
+class AlertState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class SocialAlert(Event):
+    """A spike of negative mentions of a port or a route; the topic keeps the latest
+    record of every subject, so at most one alert per subject is open."""
+
+    TYPE: ClassVar[str] = "social_alert"
+    type: Literal["social_alert"] = "social_alert"
+    alert_id: Identifier
+    subject: Subject
+    state: AlertState
+    opened_at: UtcDatetime
+    closed_at: UtcDatetime | None = None
+    close_reason: ShortText | None = None
+    window_start: UtcDatetime
+    """The 15-minute window that opened it."""
+    volume: int = Field(ge=0)
+    negative: int = Field(ge=0)
+    share_negative: Probability
+    baseline: Probability
+    threshold: Probability
+    top_topics: tuple[ShortText, ...] = Field((), max_length=10)
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
@@ -446,3 +532,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CustomerErased,
     )
 }
+
+LISTENING_EVENT_TYPES: dict[str, type[Event]] = {
+    cls.TYPE: cls for cls in (SocialMention, SocialAggregate, SocialAlert)
+}
+"""The events social listening derives from posts, for its own topics
+(:mod:`streams.listening.records` reads them)."""

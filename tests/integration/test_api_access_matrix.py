@@ -436,6 +436,12 @@ TABLE: dict[tuple[str, str], ByRole | ByProof] = {
     ("GET", "/v1/activity/stream"): ByRole(
         ANALYSTS, 200, lambda world: Call("GET", "/v1/activity/stream", stream=True)
     ),
+    ("GET", "/v1/listening/aggregates"): ByRole(
+        ANALYSTS, 200, plain("GET", "/v1/listening/aggregates?subject=port:LIV&window=15m")
+    ),
+    ("GET", "/v1/listening/alerts"): ByRole(
+        ANALYSTS, 200, plain("GET", "/v1/listening/alerts?state=open")
+    ),
     ("GET", "/"): ByRole(EVERYONE, 307, plain("GET", "/"), why=PAGE),
     ("GET", "/ui/"): ByRole(EVERYONE, 200, plain("GET", "/ui/"), why=PAGE),
     ("GET", "/openapi.json"): ByRole(EVERYONE, 200, plain("GET", "/openapi.json"), why=PUBLIC),

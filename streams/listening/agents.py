@@ -1,0 +1,157 @@
+"""The Faust agents of social listening.
+
+- ``social_mentions`` reads ``events.social`` (keyed by customer) and sends each valid
+  post's mentions (:mod:`streams.listening.mentions`) to ``social.mentions``, keyed by
+  subject; invalid posts are left to the customer-social agent, which dead-letters them;
+- ``social_windows`` reads ``social.mentions`` and counts each subject's windows
+  (:mod:`streams.listening.windows`) in the ``listening_windows`` table, keyed by subject
+  (its changelog restores it when a partition moves), sends every changed window to
+  ``social.aggregates``, and feeds the 15-minute windows to the spike detector
+  (:mod:`streams.listening.spikes`), whose histories are kept in the ``listening_alerts``
+  table and whose alerts go to ``social.alerts``, keyed by subject.
+
+Event time, for closing alerts of silent subjects, is the latest mention time this
+worker has counted; the histories of the subjects of this worker's partitions are read
+from the table once, at the first mention.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import faust
+import orjson
+
+from offers.contracts import SocialAlert, SocialMention, SocialPost, ValidationClock, decode, encode
+from offers.errors import ContractError
+from offers.settings import Settings
+from offers.topics import SOCIAL, SOCIAL_AGGREGATES, SOCIAL_ALERTS, SOCIAL_MENTIONS
+from streams.features.windows import lateness_ms, to_ms
+from streams.listening.mentions import mentions_of, subject_kind
+from streams.listening.records import decode_record
+from streams.listening.spikes import SpikeDetector, SpikeRule, SubjectHistory
+from streams.listening.windows import SubjectWindows
+from streams.metrics import StreamMetrics
+
+log = logging.getLogger(__name__)
+
+ADVANCE_EVERY_MS = 60_000
+"""How far event time moves on between two checks for silent subjects."""
+
+
+class ListeningAgents:
+    """The agents and tables of social listening (see the module's docstring)."""
+
+    def __init__(self, app: faust.App, settings: Settings, metrics: StreamMetrics) -> None:
+        self.app = app
+        self.settings = settings
+        self.metrics = metrics
+        self.clock = ValidationClock.from_settings(settings)
+        self.lateness_ms = lateness_ms(timedelta(seconds=settings.allowed_lateness_seconds))
+        self.detector = SpikeDetector(SpikeRule.of(settings))
+        self.windows = app.Table(
+            "listening_windows",
+            key_type=bytes,
+            value_type=bytes,
+            partitions=settings.topic_partitions,
+            help="Open windows of social mentions, by subject.",
+        )
+        self.histories = app.Table(
+            "listening_alerts",
+            key_type=bytes,
+            value_type=bytes,
+            partitions=settings.topic_partitions,
+            help="15-minute windows of the last day and open alert, by subject.",
+        )
+        self.mentions = app.topic(SOCIAL_MENTIONS.name, key_type=bytes, value_type=bytes)
+        self.aggregates = app.topic(SOCIAL_AGGREGATES.name, key_type=bytes, value_type=bytes)
+        self.alerts = app.topic(SOCIAL_ALERTS.name, key_type=bytes, value_type=bytes)
+        self._restored = False
+        self._checked_ms = 0
+
+    def install(self) -> None:
+        posts = self.app.topic(SOCIAL.name, key_type=bytes, value_type=bytes)
+        self.app.agent(posts, name="social_mentions")(self._split_posts)
+        self.app.agent(self.mentions, name="social_windows")(self._count_mentions)
+
+    async def _split_posts(self, stream: faust.StreamT[bytes]) -> None:
+        async for value in stream:
+            try:
+                post = decode(value, expected=SocialPost, clock=self.clock)
+            except ContractError:
+                continue  # dead-lettered by the customer-social agent
+            assert isinstance(post, SocialPost)
+            for mention in mentions_of(post):
+                await self.mentions.send(key=mention.subject.encode(), value=encode(mention))
+
+    async def _count_mentions(self, stream: faust.StreamT[bytes]) -> None:
+        async for value in stream:
+            try:
+                mention = decode_record(value, SocialMention, self.clock)
+            except ContractError as exc:
+                log.error("%s: skipping an unreadable mention: %s", SOCIAL_MENTIONS.name, exc)
+                continue
+            await self.count(mention)
+
+    async def count(self, mention: SocialMention) -> None:
+        """Count one mention, publish the windows it changed and the alert changes."""
+        self._restore()
+        key = mention.subject.encode()
+        if mention.subject not in self.detector.histories and (held := self.histories.get(key)):
+            self.detector.load(SubjectHistory.from_dict(orjson.loads(held)))
+        stored = self.windows.get(key)
+        windows = (
+            SubjectWindows.from_dict(orjson.loads(stored))
+            if stored
+            else SubjectWindows(mention.subject)
+        )
+        added = windows.add(
+            mention,
+            lateness_ms=self.lateness_ms,
+            max_post_ids=self.settings.listening_max_post_ids,
+        )
+        if added.late:
+            self.metrics.late_mentions.inc()
+        if added.duplicate:
+            self.metrics.duplicate_mentions.inc()
+        if not added.changed:
+            if added.late:
+                self.windows[key] = orjson.dumps(windows.to_dict())
+            return
+        self.windows[key] = orjson.dumps(windows.to_dict())
+        self.metrics.mentions.labels(subject_kind(mention.subject), mention.label.value).inc()
+        changes: list[SocialAlert] = []
+        for aggregate in added.changed:
+            await self.aggregates.send(
+                key=aggregate.aggregate_key.encode(), value=encode(aggregate)
+            )
+            changes += self.detector.observe(aggregate)
+        self._save_history(mention.subject)
+        now_ms = to_ms(mention.event_time)
+        if now_ms >= self._checked_ms + ADVANCE_EVERY_MS:
+            self._checked_ms = now_ms
+            silent = self.detector.advance(now_ms)
+            changes += silent
+            for alert in silent:
+                self._save_history(alert.subject)
+        for alert in changes:
+            await self.alerts.send(key=alert.subject.encode(), value=encode(alert))
+            self.metrics.alerts.labels(alert.state.value).inc()
+        self.metrics.open_alerts.set(len(self.detector.open_alerts()))
+
+    def _save_history(self, subject: str) -> None:
+        history = self.detector.histories.get(subject)
+        if history is not None:
+            self.histories[subject.encode()] = orjson.dumps(history.to_dict())
+
+    def _restore(self) -> None:
+        """Hold the histories of the subjects this worker has in its table (once)."""
+        if self._restored:
+            return
+        self._restored = True
+        for key, value in list(self.histories.items()):
+            try:
+                self.detector.load(SubjectHistory.from_dict(orjson.loads(value)))
+            except (ValueError, KeyError, TypeError):
+                log.error("listening_alerts: skipping the unreadable history of %r", key)

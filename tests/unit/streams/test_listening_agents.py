@@ -1,0 +1,94 @@
+"""The counting agent's step over in-memory tables and topics: windows and alerts sent,
+metrics, and a worker taking over a subject from the tables it restored."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from stream_factories import at, make_post
+
+from offers.contracts import SocialAggregate, SocialAlert
+from offers.contracts.events import AlertState
+from offers.settings import Settings
+from streams.listening.agents import ListeningAgents
+from streams.listening.mentions import mentions_of
+from streams.listening.records import decode_record
+from streams.metrics import StreamMetrics
+
+COMPLAINT = "Livorno-Olbia ferry cancelled, terrible delay, awful"
+KIND = "Livorno-Olbia crossing was great, friendly staff"
+
+
+@dataclass
+class SentTopic:
+    sent: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+    async def send(self, *, key: bytes, value: bytes) -> None:
+        self.sent.append((key, value))
+
+
+@dataclass
+class FakeApp:
+    """Tables as dicts (shared by name, as a changelog would restore them) and topics
+    that keep what is sent."""
+
+    tables: dict[str, dict[bytes, bytes]] = field(default_factory=dict)
+    topics: dict[str, SentTopic] = field(default_factory=dict)
+
+    def Table(self, name: str, **options: Any) -> dict[bytes, bytes]:
+        return self.tables.setdefault(name, {})
+
+    def topic(self, name: str, **options: Any) -> SentTopic:
+        return self.topics.setdefault(name, SentTopic())
+
+
+def agents(app: FakeApp, metrics: StreamMetrics | None = None) -> ListeningAgents:
+    settings = Settings(environment="test")
+    return ListeningAgents(app, settings, metrics or StreamMetrics())  # type: ignore[arg-type]
+
+
+def count(listening: ListeningAgents, t: float, text: str, n: int) -> None:
+    for mention in mentions_of(make_post(t, text, language="en", event_id=f"post-{n}")):
+        asyncio.run(listening.count(mention))
+
+
+def alerts(app: FakeApp) -> list[SocialAlert]:
+    return [decode_record(v, SocialAlert) for _, v in app.topics["social.alerts"].sent]
+
+
+def test_windows_and_alerts_are_sent_by_subject() -> None:
+    app, metrics = FakeApp(), StreamMetrics()
+    listening = agents(app, metrics)
+    for n in range(5):
+        count(listening, 60 * n, COMPLAINT, n)
+    count(listening, 300, COMPLAINT, 4)  # redelivered
+    aggregates = [
+        decode_record(v, SocialAggregate) for _, v in app.topics["social.aggregates"].sent
+    ]
+    assert {a.subject for a in aggregates} == {"port:LIV", "port:OLB", "route:LIV-OLB"}
+    last = app.topics["social.aggregates"].sent[-1][0].decode()
+    assert last.startswith("route:LIV-OLB|1d|")
+    opened = alerts(app)
+    assert sorted(a.subject for a in opened) == ["port:LIV", "port:OLB", "route:LIV-OLB"]
+    assert {a.state for a in opened} == {AlertState.OPEN}
+    assert [k for k, _ in app.topics["social.alerts"].sent][0] == b"port:LIV"
+    assert metrics.mentions.labels("route", "negative")._value.get() == 5
+    assert metrics.duplicate_mentions._value.get() == 3
+    assert metrics.open_alerts._value.get() == 3
+
+
+def test_another_worker_closes_alerts_from_the_restored_tables() -> None:
+    app = FakeApp()
+    first = agents(app)
+    for n in range(5):
+        count(first, 60 * n, COMPLAINT, n)
+    taken_over = FakeApp(tables=app.tables)
+    successor = agents(taken_over)
+    for k in (1, 2, 3):
+        count(successor, k * 900 + 60, KIND, 10 + k)
+    closed = alerts(taken_over)
+    assert sorted(a.subject for a in closed) == ["port:LIV", "port:OLB", "route:LIV-OLB"]
+    assert {a.closed_at for a in closed} == {at(0) + timedelta(minutes=45)}
