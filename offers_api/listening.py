@@ -16,13 +16,13 @@ import threading
 from collections.abc import Iterable
 from datetime import datetime
 
-from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from offers.contracts import ListeningWindow, SocialAggregate, SocialAlert
 from offers.contracts.events import AlertState
-from offers.errors import ContractError, OffersError
+from offers.errors import ContractError
 from offers.settings import Settings
+from offers.state.tail import TopicTail, from_beginning
 from offers.topics import SOCIAL_AGGREGATES, SOCIAL_ALERTS
 from streams.listening.records import decode_record
 
@@ -77,34 +77,31 @@ EXPECTED: dict[str, type[SocialAggregate] | type[SocialAlert]] = {
 }
 
 
-class TopicMissing(OffersError):
-    """A followed topic does not exist yet (no worker created it): tried again later."""
-
-
 class ListeningFeed:
     """The board of the records of :data:`EXPECTED`'s topics, kept current by a thread."""
 
     def __init__(self, bootstrap: str, *, max_windows: int = 192, retry_s: float = 2.0) -> None:
-        self._bootstrap = bootstrap
         self._board = ListeningBoard(max_windows)
-        self._retry_s = retry_s
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._tail = TopicTail(
+            bootstrap,
+            list(EXPECTED),
+            self.fold,
+            start_at=from_beginning,
+            name="listening-feed",
+            retry_s=retry_s,
+        )
 
     @classmethod
     def of(cls, settings: Settings) -> ListeningFeed:
         return cls(settings.kafka_bootstrap, max_windows=settings.listening_api_windows)
 
     def start(self) -> ListeningFeed:
-        self._thread = threading.Thread(target=self._follow, name="listening-feed", daemon=True)
-        self._thread.start()
+        self._tail.start()
         return self
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._tail.close()
 
     def fold(self, records: Iterable[ConsumerRecord]) -> None:
         """Keep what ``records`` hold; an unreadable one is counted and skipped."""
@@ -130,43 +127,3 @@ class ListeningFeed:
     def alerts(self, state: AlertState | None = None) -> list[SocialAlert]:
         with self._lock:
             return self._board.alerts(state)
-
-    def _follow(self) -> None:
-        positions: dict[TopicPartition, int] = {}
-        while not self._stop.is_set():
-            try:
-                self._tail(positions)
-            except Exception as exc:  # the feed outlives any trouble with the broker
-                log.info(
-                    "the listening feed stopped reading (%r); again in %g s", exc, self._retry_s
-                )
-                self._stop.wait(self._retry_s)
-
-    def _tail(self, positions: dict[TopicPartition, int]) -> None:
-        consumer = KafkaConsumer(
-            bootstrap_servers=self._bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            client_id="offers-api-listening",
-            bootstrap_timeout_ms=5_000,
-        )
-        try:
-            parts: list[TopicPartition] = []
-            for topic in EXPECTED:
-                partitions = consumer.partitions_for_topic(topic)
-                if not partitions:
-                    raise TopicMissing(f"topic {topic} does not exist")
-                parts += [TopicPartition(topic, p) for p in sorted(partitions)]
-            consumer.assign(parts)
-            for tp in parts:
-                if tp in positions:
-                    consumer.seek(tp, positions[tp])
-                else:
-                    consumer.seek_to_beginning(tp)
-            while not self._stop.is_set():
-                for tp, records in consumer.poll(timeout_ms=500).items():
-                    self.fold(records)
-                    positions[tp] = records[-1].offset + 1
-        finally:
-            consumer.close(autocommit=False)

@@ -41,7 +41,6 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Protocol, TypeVar
 
-from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from offers.contracts import (
@@ -52,8 +51,9 @@ from offers.contracts import (
     OfferDecision,
     decode,
 )
-from offers.errors import ContractError, OffersError
+from offers.errors import ContractError
 from offers.settings import Settings
+from offers.state.tail import TopicTail, since
 from offers.topics import DECISIONS, DELIVERY_STATUS
 from offers_api.schemas import (
     ActivityPublic,
@@ -340,14 +340,18 @@ class ActivityFeed:
         clock: Clock = wall_clock,
         retry_s: float = 2.0,
     ) -> None:
-        self._bootstrap = bootstrap
         self._clock = clock
-        self._since = clock() - lookback
         self._tally = ActivityTally(window_s=window_s, clock=clock)
-        self._retry_s = retry_s
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._tail = TopicTail(
+            bootstrap,
+            list(EXPECTED),
+            self._fold_all,
+            start_at=since(clock() - lookback),
+            name="activity-feed",
+            retry_s=retry_s,
+            on_poll=self._expire,
+        )
 
     @classmethod
     def of(cls, settings: Settings) -> ActivityFeed:
@@ -357,17 +361,14 @@ class ActivityFeed:
 
     @property
     def stopped(self) -> bool:
-        return self._stop.is_set()
+        return self._tail.stopped
 
     def start(self) -> ActivityFeed:
-        self._thread = threading.Thread(target=self._follow, name="activity-feed", daemon=True)
-        self._thread.start()
+        self._tail.start()
         return self
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._tail.close()
 
     def fold(self, record: ConsumerRecord) -> None:
         """Count one record of a tailed topic; an unreadable one is counted as such."""
@@ -387,74 +388,13 @@ class ActivityFeed:
         with self._lock:
             return self._tally.snapshot()
 
-    def _follow(self) -> None:
-        positions: dict[TopicPartition, int] = {}
-        """The next offset to read, per partition, across connections."""
-        while not self._stop.is_set():
-            try:
-                self._tail(positions)
-            except Exception as exc:  # the page's feed outlives any trouble with the broker
-                log.warning(
-                    "the activity feed stopped reading %s (%r); reading again in %g s",
-                    ", ".join(EXPECTED),
-                    exc,
-                    self._retry_s,
-                )
-                self._stop.wait(self._retry_s)
+    def _fold_all(self, records: list[ConsumerRecord]) -> None:
+        for record in records:
+            self.fold(record)
 
-    def _tail(self, positions: dict[TopicPartition, int]) -> None:
-        consumer = KafkaConsumer(
-            bootstrap_servers=self._bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            client_id="offers-api-activity",
-            bootstrap_timeout_ms=5_000,
-        )
-        try:
-            parts = _partitions(consumer)
-            consumer.assign(parts)
-            self._seek(consumer, [tp for tp in parts if tp not in positions])
-            for tp in parts:
-                if tp in positions:
-                    consumer.seek(tp, positions[tp])
-            while not self._stop.is_set():
-                for tp, records in consumer.poll(timeout_ms=500).items():
-                    for record in records:
-                        self.fold(record)
-                    positions[tp] = records[-1].offset + 1
-                with self._lock:
-                    self._tally.expire()
-        finally:
-            consumer.close(autocommit=False)
-
-    def _seek(self, consumer: KafkaConsumer, parts: list[TopicPartition]) -> None:
-        """Start ``parts`` at the first record written since the lookback began (at their
-        end if there is none)."""
-        if not parts:
-            return
-        since_ms = int(self._since.timestamp() * 1000)
-        found = consumer.offsets_for_times({tp: since_ms for tp in parts})
-        for tp in parts:
-            at = found.get(tp)
-            if at is None:
-                consumer.seek_to_end(tp)
-            else:
-                consumer.seek(tp, at.offset)
-
-
-class TopicMissing(OffersError):
-    """A tailed topic does not exist (yet): the feed tries again later."""
-
-
-def _partitions(consumer: KafkaConsumer) -> list[TopicPartition]:
-    parts: list[TopicPartition] = []
-    for topic in EXPECTED:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            raise TopicMissing(f"topic {topic} does not exist")
-        parts += [TopicPartition(topic, p) for p in sorted(partitions)]
-    return parts
+    def _expire(self) -> None:
+        with self._lock:
+            self._tally.expire()
 
 
 def _decoded(record: ConsumerRecord) -> Event | None:
