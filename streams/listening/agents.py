@@ -10,6 +10,9 @@
   (:mod:`streams.listening.spikes`), whose histories are kept in the ``listening_alerts``
   table and whose alerts go to ``social.alerts``, keyed by subject.
 
+A record either agent cannot use (an unreadable mention, a defect) goes to the
+dead-letter topic with the reason, and the agent goes on.
+
 Event time, for closing alerts of silent subjects, is the latest mention time this
 worker has counted; the histories of the subjects of this worker's partitions are read
 from the table once, at the first mention.
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 import faust
 import orjson
@@ -26,7 +30,8 @@ import orjson
 from offers.contracts import SocialAlert, SocialMention, SocialPost, ValidationClock, decode, encode
 from offers.errors import ContractError
 from offers.settings import Settings
-from offers.topics import SOCIAL, SOCIAL_AGGREGATES, SOCIAL_ALERTS, SOCIAL_MENTIONS
+from offers.topics import DEAD_LETTER, SOCIAL, SOCIAL_AGGREGATES, SOCIAL_ALERTS, SOCIAL_MENTIONS
+from streams.dead_letters import send_dead_letter
 from streams.features.windows import lateness_ms, to_ms
 from streams.listening.mentions import mentions_of, subject_kind
 from streams.listening.records import decode_record
@@ -67,6 +72,7 @@ class ListeningAgents:
         self.mentions = app.topic(SOCIAL_MENTIONS.name, key_type=bytes, value_type=bytes)
         self.aggregates = app.topic(SOCIAL_AGGREGATES.name, key_type=bytes, value_type=bytes)
         self.alerts = app.topic(SOCIAL_ALERTS.name, key_type=bytes, value_type=bytes)
+        self.dead_letters = app.topic(DEAD_LETTER.name, key_type=bytes, value_type=bytes)
         self._restored = False
         self._checked_ms = 0
 
@@ -76,23 +82,46 @@ class ListeningAgents:
         self.app.agent(self.mentions, name="social_windows")(self._count_mentions)
 
     async def _split_posts(self, stream: faust.StreamT[bytes]) -> None:
-        async for value in stream:
-            try:
-                post = decode(value, expected=SocialPost, clock=self.clock)
-            except ContractError:
-                continue  # dead-lettered by the customer-social agent
-            assert isinstance(post, SocialPost)
-            for mention in mentions_of(post):
-                await self.mentions.send(key=mention.subject.encode(), value=encode(mention))
+        async for event in stream.events():
+            await self.split(event.message)
 
     async def _count_mentions(self, stream: faust.StreamT[bytes]) -> None:
-        async for value in stream:
-            try:
-                mention = decode_record(value, SocialMention, self.clock)
-            except ContractError as exc:
-                log.error("%s: skipping an unreadable mention: %s", SOCIAL_MENTIONS.name, exc)
-                continue
+        async for event in stream.events():
+            await self.count_record(event.message)
+
+    async def split(self, message: Any) -> None:
+        """Send the mentions of the post in ``message`` (a Faust consumer message);
+        whatever fails on a valid post is a defect: logged and dead-lettered, and the
+        agent goes on."""
+        try:
+            post = decode(message.value, expected=SocialPost, clock=self.clock)
+        except ContractError:
+            return  # dead-lettered by the customer-social agent
+        assert isinstance(post, SocialPost)
+        try:
+            for mention in mentions_of(post):
+                await self.mentions.send(key=mention.subject.encode(), value=encode(mention))
+        except Exception as exc:  # a defect: say so, and go on
+            log.exception("%s: the mentions of a post failed", SOCIAL.name)
+            await self._dead_letter(message, exc, "listening")
+
+    async def count_record(self, message: Any) -> None:
+        """:meth:`count` the mention in ``message``; an unreadable one, or one whose
+        counting fails, is logged and dead-lettered, and the agent goes on."""
+        try:
+            mention = decode_record(message.value, SocialMention, self.clock)
+        except ContractError as exc:
+            log.error("%s: an unreadable mention: %s", SOCIAL_MENTIONS.name, exc)
+            await self._dead_letter(message, exc, "decode")
+            return
+        try:
             await self.count(mention)
+        except Exception as exc:  # a defect: say so, and go on
+            log.exception("%s: counting a mention failed", SOCIAL_MENTIONS.name)
+            await self._dead_letter(message, exc, "listening")
+
+    async def _dead_letter(self, message: Any, error: Exception, stage: str) -> None:
+        await send_dead_letter(self.dead_letters, message, error, stage, self.metrics)
 
     async def count(self, mention: SocialMention) -> None:
         """Count one mention, publish the windows it changed and the alert changes."""

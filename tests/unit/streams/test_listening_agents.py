@@ -8,9 +8,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from stream_factories import at, make_post
 
-from offers.contracts import SocialAggregate, SocialAlert
+from offers.contracts import (
+    DeadLetter,
+    SocialAggregate,
+    SocialAlert,
+    SocialMention,
+    decode,
+    encode,
+)
 from offers.contracts.events import AlertState
 from offers.settings import Settings
 from streams.listening.agents import ListeningAgents
@@ -92,3 +100,79 @@ def test_another_worker_closes_alerts_from_the_restored_tables() -> None:
     closed = alerts(taken_over)
     assert sorted(a.subject for a in closed) == ["port:LIV", "port:OLB", "route:LIV-OLB"]
     assert {a.closed_at for a in closed} == {at(0) + timedelta(minutes=45)}
+
+
+@dataclass
+class Message:
+    """A Faust consumer message, as the agents read them."""
+
+    value: bytes
+    topic: str = "social.mentions"
+    partition: int = 0
+    offset: int = 7
+    key: bytes | None = b"route:LIV-OLB"
+
+
+def dead_letters(app: FakeApp) -> list[DeadLetter]:
+    letters = [decode(v, expected=DeadLetter) for _, v in app.topics["events.dead-letter"].sent]
+    return [letter for letter in letters if isinstance(letter, DeadLetter)]
+
+
+def route_mention() -> SocialMention:
+    post = make_post(0, COMPLAINT, language="en")
+    return next(m for m in mentions_of(post) if m.subject == "route:LIV-OLB")
+
+
+def test_an_unreadable_mention_is_dead_lettered_and_the_next_one_counted() -> None:
+    app = FakeApp()
+    listening = agents(app)
+    asyncio.run(listening.count_record(Message(b"{not json")))
+    (mention,) = [
+        m
+        for m in mentions_of(make_post(0, COMPLAINT, language="en"))
+        if m.subject == "route:LIV-OLB"
+    ]
+    asyncio.run(listening.count_record(Message(encode(mention))))
+    (letter,) = dead_letters(app)
+    assert (letter.stage, letter.source_topic, letter.source_offset) == (
+        "decode",
+        "social.mentions",
+        7,
+    )
+    assert letter.reason
+    assert app.topics["social.aggregates"].sent
+
+
+def test_a_mention_whose_counting_fails_is_dead_lettered_and_the_agent_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = FakeApp()
+    listening = agents(app)
+    (mention,) = [
+        m
+        for m in mentions_of(make_post(0, COMPLAINT, language="en"))
+        if m.subject == "route:LIV-OLB"
+    ]
+
+    async def broken(_: object) -> None:
+        raise RuntimeError("a defect")
+
+    monkeypatch.setattr(listening, "count", broken)
+    asyncio.run(listening.count_record(Message(encode(mention))))
+    (letter,) = dead_letters(app)
+    assert letter.stage == "listening" and "a defect" in letter.reason
+
+
+def test_a_post_whose_mentions_fail_is_dead_lettered(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = FakeApp()
+    listening = agents(app)
+    post = make_post(0, COMPLAINT, language="en")
+
+    def broken(_: object) -> list[object]:
+        raise RuntimeError("a defect")
+
+    monkeypatch.setattr("streams.listening.agents.mentions_of", broken)
+    asyncio.run(listening.split(Message(encode(post), topic="events.social", key=b"c1")))
+    (letter,) = dead_letters(app)
+    assert (letter.stage, letter.source_topic) == ("listening", "events.social")
+    assert "social.mentions" not in app.topics or not app.topics["social.mentions"].sent
