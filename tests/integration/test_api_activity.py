@@ -29,6 +29,7 @@ from offers.topics import DECISIONS
 from offers_api.main import create_app
 from tests.integration.api_client import bearer
 from tests.integration.kafka_io import produce
+from tests.integration.stacks import own_stack_settings
 from tests.unit.campaigns.factories import runnable_wire as runnable
 
 pytestmark = pytest.mark.integration
@@ -49,6 +50,13 @@ class Names:
 
     def customer(self, n: int) -> str:
         return f"cust-{self.tag}-{n}"
+
+
+@pytest.fixture(scope="module")
+def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A stack of this module's own: it writes an unreadable decision, which the other
+    modules' strict readers of the decisions topic must not meet."""
+    yield from own_stack_settings(tmp_path_factory, "activity")
 
 
 @pytest.fixture(scope="module")

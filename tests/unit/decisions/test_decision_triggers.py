@@ -28,6 +28,7 @@ from streams.decisions.triggers import (
     from_social,
 )
 from streams.features.sailing import State, apply, row
+from streams.features.sentiment import sentiment
 from tests.unit.decisions.decision_factories import (
     CUSTOMER,
     ROUTE,
@@ -76,9 +77,11 @@ def test_a_positive_post_naming_the_brand_is_a_mention() -> None:
 
 
 def test_the_sentiment_threshold_is_inclusive() -> None:
-    mixed = post("great lovely but late")  # (2 - 1) / 3
-    assert from_social(mixed, threshold=1 / 3) is not None
-    assert from_social(mixed, threshold=0.34) is None
+    mixed = post("great lovely but late")
+    score = sentiment(mixed.text, "en")
+    assert 0.3 < score < 1.0
+    assert from_social(mixed, threshold=score) is not None
+    assert from_social(mixed, threshold=score + 1e-6) is None
     assert from_social(post("Ottimo viaggio, personale gentile", language="it")) is not None
 
 
