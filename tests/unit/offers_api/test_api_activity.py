@@ -22,10 +22,11 @@ from offers.settings import Settings
 from offers_api.credentials import InMemoryApiKeyStore
 from offers_api.routes.activity import KEEP_ALIVE, activity_events, sse_event
 from offers_api.schemas import ActivityPublic, CampaignStatePublic
-from offers_api.security import current_settings, issue_token
+from offers_api.security import current_settings
 from offers_api.web.activity import ActivityFeed
 from simulators.ports import PORTS
 from simulators.routes import all_routes
+from tests.integration.api_client import bearer
 from tests.unit.offers_api.activity_factories import (
     START,
     FakeClock,
@@ -34,8 +35,6 @@ from tests.unit.offers_api.activity_factories import (
     status,
 )
 from tests.unit.offers_api.state_fakes import api_client
-
-HOUR = timedelta(hours=1)
 
 
 @dataclass
@@ -78,10 +77,6 @@ def client(settings: Settings, feed: ActivityFeed) -> TestClient:
     return test_client
 
 
-def as_role(settings: Settings, role: Role) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(settings, 'u-marta', role, HOUR)}"}
-
-
 # Who may read
 
 
@@ -98,7 +93,7 @@ def as_role(settings: Settings, role: Role) -> dict[str, str]:
 def test_marketers_data_scientists_and_admins_may_read(
     client: TestClient, settings: Settings, path: str, role: Role, allowed: bool
 ) -> None:
-    response = client.get(path, headers=as_role(settings, role))
+    response = client.get(path, headers=bearer(settings, "u-marta", role))
     assert response.status_code == (200 if allowed else 403), response.text
 
 
@@ -113,7 +108,7 @@ def test_no_credentials_is_401(client: TestClient, path: str) -> None:
 
 
 def test_the_network_is_every_port_and_route(client: TestClient, settings: Settings) -> None:
-    body = client.get("/v1/network", headers=as_role(settings, Role.MARKETER)).json()
+    body = client.get("/v1/network", headers=bearer(settings, "u-marta", Role.MARKETER)).json()
     assert len(body["ports"]) == len(PORTS) and len(body["routes"]) == len(all_routes())
     assert body["ports"][0] == {
         "code": "LIV",
@@ -133,7 +128,9 @@ def test_the_network_is_every_port_and_route(client: TestClient, settings: Setti
 
 
 def test_the_activity_is_the_feeds_snapshot(client: TestClient, settings: Settings) -> None:
-    body = client.get("/v1/activity", headers=as_role(settings, Role.DATA_SCIENTIST)).json()
+    body = client.get(
+        "/v1/activity", headers=bearer(settings, "u-marta", Role.DATA_SCIENTIST)
+    ).json()
     assert body["as_of"] == "2026-06-01T10:00:00Z"
     assert (body["window_s"], body["unreadable"]) == (900, 0)
     assert body["version"] >= 3
@@ -165,7 +162,7 @@ def parse_events(text: str) -> list[tuple[str, Any]]:
 def test_the_stream_starts_with_the_activity_and_the_campaigns(
     client: TestClient, settings: Settings
 ) -> None:
-    response = client.get("/v1/activity/stream", headers=as_role(settings, Role.MARKETER))
+    response = client.get("/v1/activity/stream", headers=bearer(settings, "u-marta", Role.MARKETER))
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
     assert response.headers["cache-control"] == "no-cache"

@@ -18,7 +18,8 @@ from offers.settings import Settings
 from offers.topics import SOCIAL_AGGREGATES, SOCIAL_ALERTS
 from offers_api.credentials import InMemoryApiKeyStore
 from offers_api.listening import ListeningBoard, ListeningFeed
-from offers_api.security import current_settings, issue_token
+from offers_api.security import current_settings
+from tests.integration.api_client import bearer
 from tests.unit.offers_api.state_fakes import api_client
 
 START = datetime(2026, 7, 14, 9, 0, tzinfo=UTC)
@@ -97,10 +98,6 @@ def client(settings: Settings, feed: ListeningFeed) -> TestClient:
     return test_client
 
 
-def as_role(settings: Settings, role: Role) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(settings, 'u-marta', role, HOUR)}"}
-
-
 AGGREGATES = "/v1/listening/aggregates?subject=port:LIV&window=15m"
 
 
@@ -117,13 +114,13 @@ AGGREGATES = "/v1/listening/aggregates?subject=port:LIV&window=15m"
 def test_analysts_may_read(
     client: TestClient, settings: Settings, path: str, role: Role, allowed: bool
 ) -> None:
-    response = client.get(path, headers=as_role(settings, role))
+    response = client.get(path, headers=bearer(settings, "u-marta", role))
     assert (response.status_code == 200) is allowed, response.text
     assert client.get(path).status_code == 401
 
 
 def test_the_latest_windows_oldest_first(client: TestClient, settings: Settings) -> None:
-    body = client.get(AGGREGATES, headers=as_role(settings, Role.MARKETER)).json()
+    body = client.get(AGGREGATES, headers=bearer(settings, "u-marta", Role.MARKETER)).json()
     starts = [datetime.fromisoformat(w["window_start"]) for w in body]
     assert starts == [START + SLOT, START + 2 * SLOT, START + 3 * SLOT]
     first = body[0]
@@ -133,12 +130,14 @@ def test_the_latest_windows_oldest_first(client: TestClient, settings: Settings)
 
 def test_since_keeps_the_windows_ending_after_it(client: TestClient, settings: Settings) -> None:
     since = (START + 3 * SLOT).isoformat().replace("+00:00", "Z")
-    body = client.get(f"{AGGREGATES}&since={since}", headers=as_role(settings, Role.ADMIN))
+    body = client.get(
+        f"{AGGREGATES}&since={since}", headers=bearer(settings, "u-marta", Role.ADMIN)
+    )
     assert [w["window_start"] for w in body.json()] == ["2026-07-14T09:45:00Z"]
 
 
 def test_other_subjects_and_windows_are_empty(client: TestClient, settings: Settings) -> None:
-    headers = as_role(settings, Role.ADMIN)
+    headers = bearer(settings, "u-marta", Role.ADMIN)
     path = "/v1/listening/aggregates?subject=route:LIV-OLB&window=1h"
     assert client.get(path, headers=headers).json() == []
 
@@ -158,13 +157,13 @@ def test_bad_queries_are_refused_precisely(
     client: TestClient, settings: Settings, query: str, message: str
 ) -> None:
     path = f"/v1/listening/aggregates?{query}"
-    response = client.get(path, headers=as_role(settings, Role.MARKETER))
+    response = client.get(path, headers=bearer(settings, "u-marta", Role.MARKETER))
     assert response.status_code == 422
     assert message in response.text
 
 
 def test_alerts_by_state(client: TestClient, settings: Settings) -> None:
-    headers = as_role(settings, Role.DATA_SCIENTIST)
+    headers = bearer(settings, "u-marta", Role.DATA_SCIENTIST)
     every = client.get("/v1/listening/alerts", headers=headers).json()
     assert [(a["subject"], a["state"]) for a in every] == [
         ("route:LIV-OLB", "open"),
