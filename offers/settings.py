@@ -351,6 +351,16 @@ class Settings(BaseSettings):
             "customer gets no offer."
         ),
     )
+    complaint_suppression_hours: int = Field(
+        72,
+        ge=0,
+        le=720,
+        description=(
+            "OFFERS_COMPLAINT_SUPPRESSION_HOURS: hours after a complaint (a negative social "
+            "post naming the brand, a port or a route), in event time, during which the "
+            "customer gets no offer (recent_complaint); 0: never suppressed."
+        ),
+    )
     searcher_window_hours: int = Field(
         24,
         ge=1,

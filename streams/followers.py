@@ -1,6 +1,11 @@
 """The shared state every worker follows, read-only, from its topics: every customer's
-consent, every campaign's latest version, every sailing's latest row. Each follower is
-a task of the app, started with it; :func:`state_pages` shows what a worker holds.
+consent, every campaign's latest version, every sailing's latest row, every subject's
+latest social alert. Each follower is a task of the app, started with it;
+:func:`state_pages` shows what a worker holds.
+
+A follower subscribes to its topic: a topic that does not exist yet (the broker creates
+none on demand) is waited for, and read from its beginning once it appears; until then
+the follower's ``current`` event stays unset.
 """
 
 from __future__ import annotations
@@ -15,14 +20,15 @@ import orjson
 from faust.web import Request, Response, View
 
 from offers.campaigns.history import CampaignHistory
-from offers.contracts import ConsentScope
+from offers.contracts import ConsentScope, SocialAlert
 from offers.contracts.events import consent_key
 from offers.errors import ContractError
 from offers.settings import Settings
 from offers.state.campaigns import decode_change
 from offers.state.consent import decode_consent
-from offers.topics import CAMPAIGNS, CONSENT
+from offers.topics import CAMPAIGNS, CONSENT, SOCIAL_ALERTS
 from streams.features.rows import Row
+from streams.listening.records import decode_record
 from streams.processing import Entry
 from streams.replica import TopicReplica, follow_topic
 from streams.views import SAILING_STATE
@@ -42,9 +48,9 @@ async def wait_read(followers: Sequence[asyncio.Event], work: str) -> None:
     still filling would miss consent given long ago and campaigns long active."""
     if all_read(followers):
         return
-    log.info("%s: waiting until consent and campaigns are read", work)
+    log.info("%s: waiting until the shared state (consent, campaigns...) is read", work)
     await asyncio.gather(*(event.wait() for event in followers))
-    log.info("%s: consent and campaigns are read", work)
+    log.info("%s: the shared state is read", work)
 
 
 def follow_consent(app: faust.App, settings: Settings) -> TopicReplica[bool]:
@@ -78,6 +84,22 @@ def follow_campaigns(
 
     app.task(follow)
     return campaigns
+
+
+def follow_social_alerts(app: faust.App, settings: Settings) -> TopicReplica[SocialAlert]:
+    """Every subject's latest social alert, open or closed, by subject (``port:LIV``,
+    ``route:LIV-OLB``), from ``social.alerts``, which the listening agents create when
+    the worker starts (the follower waits for it until then)."""
+    alerts: TopicReplica[SocialAlert] = TopicReplica(
+        settings.kafka_bootstrap, SOCIAL_ALERTS.name, social_alert_of
+    )
+    app.task(alerts.follow)
+    return alerts
+
+
+def social_alert_of(key: str, value: bytes) -> SocialAlert:
+    """The alert a record of ``social.alerts`` holds (ContractError when it holds none)."""
+    return decode_record(value, SocialAlert)
 
 
 def sailing_changelog(settings: Settings) -> str:

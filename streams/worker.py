@@ -41,7 +41,12 @@ from streams.dead_letters import send_dead_letter
 from streams.decisions.agent import DecisionAgents
 from streams.erasure import erased_before, follow_erasures, install_erasure_agent
 from streams.features.rows import Row
-from streams.followers import follow_campaigns, follow_consent, state_pages
+from streams.followers import (
+    follow_campaigns,
+    follow_consent,
+    follow_social_alerts,
+    state_pages,
+)
 from streams.listening.agents import ListeningAgents
 from streams.location_retention import install_location_retention
 from streams.metrics import StreamMetrics
@@ -167,6 +172,7 @@ def create_app(settings: Settings, writer: Writer | None = None) -> StreamApp:
     sailings = processor.replicas[SAILING_STATE.name]
     state_pages(app, consent, campaigns, sailings)
     if settings.worker_decisions:
+        alerts = follow_social_alerts(app, settings)
         DecisionAgents(
             app,
             settings,
@@ -174,8 +180,9 @@ def create_app(settings: Settings, writer: Writer | None = None) -> StreamApp:
             consent=consent,
             sailings=sailings,
             metrics=metrics,
+            alerts=alerts,
             feature_sink=sink,
-            ready=(consent.current, campaigns_read),
+            ready=(consent.current, campaigns_read, alerts.current),
         ).install()
     return app
 

@@ -27,6 +27,7 @@ from offers.campaigns.errors import (
     RenderError,
     field_errors,
 )
+from offers.campaigns.guardrails import Guardrails
 from offers.campaigns.lifecycle import (
     EDITABLE_STATUSES,
     MOVES,
@@ -74,6 +75,7 @@ __all__ = [
     "DailyHours",
     "FrequencyCap",
     "Geofence",
+    "Guardrails",
     "LifecycleAction",
     "MessageTemplate",
     "Offer",

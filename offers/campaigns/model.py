@@ -27,6 +27,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model
 
 from offers.campaigns.budget import Budget, FrequencyCap
 from offers.campaigns.errors import field_problem
+from offers.campaigns.guardrails import Guardrails
 from offers.campaigns.offer import Offer
 from offers.campaigns.primitives import Description, Name, canonical
 from offers.campaigns.schedule import Schedule
@@ -123,6 +124,7 @@ class CampaignBody(BaseModel):
     priority_eur: PriorityEur = 0.0
     holdout_share: HoldoutShare = 0.1
     offer_expiry_hours: OfferExpiryHours = 48
+    guardrails: Guardrails = Guardrails()
 
     def template_for(self, channel: Channel, language: Language) -> MessageTemplate | None:
         """The template for ``channel`` in ``language``, if there is one."""
@@ -157,6 +159,7 @@ class CampaignUpdate(BaseModel):
     priority_eur: PriorityEur | None = None
     holdout_share: HoldoutShare | None = None
     offer_expiry_hours: OfferExpiryHours | None = None
+    guardrails: Guardrails | None = None
 
     @model_validator(mode="before")
     @classmethod

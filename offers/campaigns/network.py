@@ -31,3 +31,14 @@ def port_codes() -> frozenset[str]:
 def port(code: str) -> Port | None:
     """The port with ``code``, or None if there is none."""
     return _ports().get(code)
+
+
+@lru_cache(maxsize=1)
+def _route_ports() -> dict[str, tuple[str, str]]:
+    return {route.route_id: (route.origin, route.destination) for route in all_routes()}
+
+
+def route_ports(route_id: str) -> tuple[str, str] | None:
+    """The codes of the port a route leaves from and of the one it arrives at, or None
+    for a route not in the network."""
+    return _route_ports().get(route_id)

@@ -5,7 +5,11 @@
   triggers are decided by the worker that owns the customer's partition. It takes
   micro-batches (``stream.take_events``), turns events into trigger hits, and hands the
   batch to a :class:`~streams.decisions.decider.Decider` in a thread; the records go to
-  ``offers.decisions``, and the batch is acknowledged only once Kafka has them all.
+  ``offers.decisions``, and the batch is acknowledged only once Kafka has them all. The
+  complaints among the social posts are recorded first
+  (:mod:`streams.decisions.complaints`), and the open alerts of social listening
+  (followed from ``social.alerts``) pause the campaigns that opt in on the routes and
+  ports they name (:mod:`streams.decisions.eligibility`).
 - ``sailing_signals`` reads sailing updates, keeps each sailing's previous state in a
   table, and fans a fare drop or a capacity release out to the route's recent searchers
   as ``trigger_signal`` records on ``offers.triggers``.
@@ -27,7 +31,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar, cast
@@ -41,11 +45,13 @@ from features.online import OnlineReader
 from models.registry import ModelRegistry, default_registry_dir
 from offers.campaigns.history import CampaignHistory
 from offers.contracts import (
+    AlertState,
     BookingEvent,
     Event,
     GeofenceTransition,
     OfferDecision,
     SailingUpdate,
+    SocialAlert,
     SocialPost,
     TriggerSignal,
     ValidationClock,
@@ -95,6 +101,23 @@ QUOTE_TICK_S = 1.0
 MAX_BACKOFF_S = 5.0
 
 
+@dataclass(slots=True)
+class _Read:
+    """A batch's events that matter to decisions: the trigger hits, and the bookings and
+    social posts that change later decisions (conversions, complaints)."""
+
+    hits: list[TriggerHit] = field(default_factory=list)
+    bookings: list[BookingEvent] = field(default_factory=list)
+    posts: list[SocialPost] = field(default_factory=list)
+
+
+def open_subjects(alerts: Mapping[str, SocialAlert]) -> frozenset[str]:
+    """The subjects of the open alerts among every subject's latest alert."""
+    return frozenset(
+        alert.subject for alert in list(alerts.values()) if alert.state is AlertState.OPEN
+    )
+
+
 class DecisionAgents:
     """The decision agents, timers and clients of one worker."""
 
@@ -107,6 +130,7 @@ class DecisionAgents:
         consent: Mapping[str, bool],
         sailings: Mapping[str, Mapping[str, Any]],
         metrics: StreamMetrics,
+        alerts: Mapping[str, SocialAlert] | None = None,
         feature_sink: FeatureSink | None = None,
         ready: Sequence[asyncio.Event] = (),
     ) -> None:
@@ -115,7 +139,8 @@ class DecisionAgents:
         (and hurries it) rather than polling Redis. ``ready``: set once consent and
         campaigns are read to the end; nothing is decided before (a copy still filling
         would decide a customer's port entry without the location consent given long
-        ago, or a trigger without the campaign active for weeks)."""
+        ago, or a trigger without the campaign active for weeks). ``alerts``: the latest
+        social alert of every subject."""
         self.app = app
         self.ready = tuple(ready)
         self.feature_sink = feature_sink
@@ -123,6 +148,7 @@ class DecisionAgents:
         self.campaigns = campaigns
         self.consent = consent
         self.sailings = sailings
+        self.alerts: Mapping[str, SocialAlert] = alerts if alerts is not None else {}
         self.metrics = metrics
         self.clock = ValidationClock.from_settings(settings)
         self.redis = Redis.from_url(
@@ -168,14 +194,15 @@ class DecisionAgents:
             self.settings.decision_batch_size, within=self.settings.decision_batch_ms / 1000
         )
         async for events in batches:
-            hits, bookings = await self._read(events)
+            read = await self._read(events)
             snapshot = Snapshot(
-                tuple(self.campaigns.campaigns()), SailingRows(self.sailings), self.consent.get
+                tuple(self.campaigns.campaigns()),
+                SailingRows(self.sailings),
+                self.consent.get,
+                open_subjects(self.alerts),
             )
             try:
-                records = await self._retrying(
-                    partial(self._decide, decider, hits, bookings, snapshot)
-                )
+                records = await self._retrying(partial(self._decide, decider, read, snapshot))
             except Exception as exc:  # a defect: say so for every event, and go on
                 log.exception("decisions: a batch of %d events failed", len(events))
                 for event in events:
@@ -185,14 +212,10 @@ class DecisionAgents:
             for record in records:
                 self.metrics.decisions.labels(record.outcome.value, record.reason).inc()
 
-    def _decide(
-        self,
-        decider: Decider,
-        hits: list[TriggerHit],
-        bookings: list[BookingEvent],
-        snapshot: Snapshot,
-    ) -> list[OfferDecision]:
-        decider.observe_bookings(bookings)
+    def _decide(self, decider: Decider, read: _Read, snapshot: Snapshot) -> list[OfferDecision]:
+        hits = read.hits
+        decider.observe_bookings(read.bookings)
+        decider.observe_posts(read.posts)
         records = decider.decide(hits, snapshot) if hits else []
         if hits and self.settings.decision_clock == "event":
             self.watermark.advance(max(hit.at for hit in hits))
@@ -211,11 +234,8 @@ class DecisionAgents:
             wait_for_features=time.sleep if sink is None else sink.wait_for_write,
         )
 
-    async def _read(
-        self, events: Sequence[faust.EventT[bytes]]
-    ) -> tuple[list[TriggerHit], list[BookingEvent]]:
-        hits: list[TriggerHit] = []
-        bookings: list[BookingEvent] = []
+    async def _read(self, events: Sequence[faust.EventT[bytes]]) -> _Read:
+        read = _Read()
         for event in events:
             message = event.message
             try:
@@ -229,10 +249,12 @@ class DecisionAgents:
                 continue
             hit = self._hit_of(decoded)
             if isinstance(decoded, BookingEvent):
-                bookings.append(decoded)
+                read.bookings.append(decoded)
+            elif isinstance(decoded, SocialPost):
+                read.posts.append(decoded)
             if hit is not None:
-                hits.append(hit)
-        return hits, bookings
+                read.hits.append(hit)
+        return read
 
     @staticmethod
     def _hit_of(event: Event) -> TriggerHit | None:

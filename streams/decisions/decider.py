@@ -14,8 +14,11 @@ For a batch, :meth:`Decider.decide`:
    each row shows its trigger's own event; a trigger whose row never does is decided
    without an offer (``stale_features``): no offer is ever sent on missing or stale
    features;
-4. plans them all with one model call (:func:`streams.decisions.engine.plan`) and stores
-   the plans (the first stored plan of a trigger wins);
+4. plans them all with one model call (:func:`streams.decisions.engine.plan`), with the
+   open social alerts of the snapshot and each customer's latest complaint at or before
+   the trigger (:mod:`streams.decisions.complaints`, one more read for the batch), and
+   stores the
+   plans (the first stored plan of a trigger wins);
 5. reserves each send in the contact ledger (atomic across workers, idempotent on the
    decision id) and settles the records.
 
@@ -36,9 +39,10 @@ from redis import Redis
 from features.online import EVENT_TIME_PREFIX, OnlineReader
 from models.inputs import CustomerColumns
 from offers.campaigns import Campaign, CampaignStatus
-from offers.contracts import BookingAction, BookingEvent, OfferDecision
+from offers.contracts import BookingAction, BookingEvent, OfferDecision, SocialPost
 from offers.settings import Settings
 from streams.decisions.clock import decision_time
+from streams.decisions.complaints import ComplaintBook, is_complaint, latest_before
 from streams.decisions.context import customer_context, shows
 from streams.decisions.engine import (
     NO_MODEL,
@@ -71,11 +75,13 @@ CONVERTED = "converted"
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """What the workers hold in memory, as of the batch: every campaign, every sailing's
-    latest row, and the consent replica's lookup (``consent(key)``, None when unknown)."""
+    latest row, the consent replica's lookup (``consent(key)``, None when unknown), and
+    the subjects of the open social alerts (``port:LIV``, ``route:LIV-OLB``)."""
 
     campaigns: Sequence[Campaign]
     sailings: Mapping[str, Mapping[str, Any]]
     consent: Callable[[str], bool | None]
+    alerts: frozenset[str] = frozenset()
 
 
 class Decider:
@@ -100,6 +106,9 @@ class Decider:
         self.memo = DecisionMemo(redis)
         self.quotes = quotes
         self.searchers = searchers
+        self.complaints = ComplaintBook(
+            redis, timedelta(hours=settings.complaint_suppression_hours)
+        )
         self._wait_for_features = wait_for_features
 
     def observe_bookings(self, events: Sequence[BookingEvent]) -> None:
@@ -117,6 +126,13 @@ class Decider:
             if event.action is BookingAction.BOOK and quiet:
                 end = event.event_time + quiet
                 self.ledger.suppress(event.customer_id, end, CONVERTED, since=event.event_time)
+
+    def observe_posts(self, posts: Sequence[SocialPost]) -> None:
+        """Record the complaints among social posts: each suppresses offers to its author
+        for ``OFFERS_COMPLAINT_SUPPRESSION_HOURS`` from its event time."""
+        self.complaints.record(
+            (post.customer_id, post.event_time) for post in posts if is_complaint(post)
+        )
 
     def decide(self, hits: Sequence[TriggerHit], snapshot: Snapshot) -> list[OfferDecision]:
         """One record per distinct trigger of ``hits``, in order of first sighting."""
@@ -170,6 +186,7 @@ class Decider:
         plans: dict[str, Plan] = {}
         situations: list[tuple[str, Situation]] = []
         names = [name for name in columns if not name.startswith(EVENT_TIME_PREFIX)]
+        complaints = self.complaints.of(customers)
         for (key, hit), shown in zip(hits.items(), ready, strict=True):
             if not shown:
                 plans[key] = Plan(without_offer(hit, STALE_FEATURES, models.version))
@@ -180,7 +197,9 @@ class Decider:
                 hit, features, snapshot.consent, self.settings.default_time_zone
             )
             now = decision_time(self.settings.decision_clock, hit.at)
-            situations.append((key, Situation(hit, now, customer, row)))
+            complained = latest_before(complaints.get(hit.customer_id, ()), now)
+            situation = Situation(hit, now, customer, row, complained)
+            situations.append((key, situation))
         if situations:
             active = [c.id for c in snapshot.campaigns if c.status is CampaignStatus.ACTIVE]
             made = plan(
@@ -191,6 +210,7 @@ class Decider:
                 customers=CustomerColumns.from_columns(columns),
                 models=models,
                 settings=self.settings,
+                alerts=snapshot.alerts,
             )
             plans.update((key, p) for (key, _), p in zip(situations, made, strict=True))
         return plans

@@ -20,7 +20,13 @@ first that fails (the order of :class:`Ineligible`):
 10. ``outside_geofence``: for a ``geofence_enter`` hit, the entered port is none of the
     campaign's port geofences and the customer's last known position lies in none of
     its polygons (a position on a border is inside);
-11. ``no_inventory``: the hit's sailing is unknown, has departed or has no seats left;
+11. ``social_alert``: the campaign pauses on social alerts
+    (``guardrails.pause_on_social_alerts``) and an open alert of social listening names
+    a place of the decision (:func:`places_of`): the hit's port or route, the route of
+    its sailing, or the route of the sailing the offer would be about
+    (:func:`target_sailing`) and the ports every one of those routes leaves from and
+    arrives at. The campaign goes on elsewhere, and here again once the alert closes;
+12. ``no_inventory``: the hit's sailing is unknown, has departed or has no seats left;
     for a hit without a sailing, no known upcoming sailing the offer applies to (of the
     hit's route, when it names one) has seats left.
 
@@ -37,6 +43,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from offers.campaigns import network
 from offers.campaigns.model import Campaign, CampaignStatus
 from offers.campaigns.offer import Offer
 from offers.campaigns.schedule import in_schedule
@@ -60,6 +67,7 @@ class Ineligible(StrEnum):
     OUTSIDE_SCHEDULE = "outside_schedule"
     SEGMENT = "segment"
     OUTSIDE_GEOFENCE = "outside_geofence"
+    SOCIAL_ALERT = "social_alert"
     NO_INVENTORY = "no_inventory"
 
 
@@ -101,11 +109,13 @@ def check(
     now: datetime,
     sailings: Mapping[str, Mapping[str, Any]],
     sends: int,
+    alerts: frozenset[str] = frozenset(),
 ) -> Ineligible | None:
     """The first reason (in the module's order) why ``campaign`` may not be offered to
     ``customer`` for ``hit`` at ``now``, or None when it may.
 
-    ``sends`` is how many offers the campaign has sent so far. ``now`` must be
+    ``sends`` is how many offers the campaign has sent so far; ``alerts`` the subjects
+    (``port:<CODE>``, ``route:<ROUTE_ID>``) of the open social alerts. ``now`` must be
     timezone-aware and ``hit`` must be the customer's.
     """
     aware_utc(now, "now")
@@ -134,9 +144,37 @@ def check(
         return Ineligible.SEGMENT
     if geofence_hit and not _in_geofence(campaign, hit, customer.position):
         return Ineligible.OUTSIDE_GEOFENCE
+    if alerts and campaign.guardrails.pause_on_social_alerts:
+        if places_of(hit, target_sailing(campaign.offer, hit, sailings, now), sailings) & alerts:
+            return Ineligible.SOCIAL_ALERT
     if not _has_inventory(campaign.offer, hit, sailings, now.timestamp()):
         return Ineligible.NO_INVENTORY
     return None
+
+
+def places_of(
+    hit: TriggerHit, sailing_id: str | None, sailings: Mapping[str, Mapping[str, Any]]
+) -> frozenset[str]:
+    """The subjects of social listening a decision about ``hit`` concerns, when its offer
+    is about ``sailing_id``: the hit's port and route, the routes of the hit's sailing and
+    of ``sailing_id``, and the ports each of those routes (and sailings) leave from and
+    arrive at."""
+    routes: set[str | None] = {hit.route_id}
+    ports: set[str | None] = {hit.port}
+    for sailing in (hit.sailing_id, sailing_id):
+        if sailing is None or sailing not in sailings:
+            continue
+        routes.add(_route_of(sailings, sailing))
+        origin = sailings[sailing].get("origin_port")
+        ports.add(origin if isinstance(origin, str) and origin else None)
+    for route in list(routes):
+        ends = network.route_ports(route) if route is not None else None
+        if ends is not None:
+            ports.update(ends)
+    return frozenset(
+        [f"route:{route}" for route in routes if route is not None]
+        + [f"port:{port}" for port in ports if port is not None]
+    )
 
 
 def _in_segment(campaign: Campaign, features: Mapping[str, Any]) -> bool:

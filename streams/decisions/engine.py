@@ -11,14 +11,20 @@ ledger must grant (:func:`settle` turns a refusal into a suppressed decision).
 Reasons (``OfferDecision.reason``), by outcome:
 
 - ``no_offer``: ``no_active_campaign``; the furthest eligibility check any campaign
-  failed (an :class:`Ineligible` value: the campaign that came closest explains it);
+  failed (an :class:`Ineligible` value: the campaign that came closest explains it;
+  ``social_alert`` is a suppression, below);
   ``no_positive_value`` when no eligible offer is worth anything; ``stale_features``,
   ``no_location_consent`` (a port entry of a customer without location consent) and
   ``no_model`` are given by the agent before planning;
 - ``control``: ``global_control``; ``holdout``: ``holdout`` (both name the campaign the
   customer would have got);
-- ``suppressed``: ``quiet_hours`` (stale by the end of quiet hours), then from the ledger
-  a :class:`~streams.decisions.ledger.Refusal` value (a holdout is checked against the
+- ``suppressed``: ``social_alert`` when no campaign is eligible and the one that came
+  closest is paused by an open social alert on the decision's route or port (it names
+  that campaign); ``recent_complaint`` (the customer complained within
+  ``OFFERS_COMPLAINT_SUPPRESSION_HOURS``: :mod:`streams.decisions.complaints`; checked
+  after the global control group, before quiet hours and the holdout);
+  ``quiet_hours`` (stale by the end of quiet hours), then from the ledger a
+  :class:`~streams.decisions.ledger.Refusal` value (a holdout is checked against the
   ledger as a send is, and counted there as a ghost contact);
 - ``send``: ``send_now``, or ``deferred_quiet_hours`` with ``send_at`` at their end.
 """
@@ -38,6 +44,7 @@ from offers.campaigns import Campaign, CampaignStatus
 from offers.contracts import Channel, DecisionOutcome, OfferDecision, ScoredCandidate
 from offers.settings import Settings
 from streams.decisions.arbitration import Candidate, Choice, arbitrate, net_value
+from streams.decisions.complaints import recently_complained
 from streams.decisions.eligibility import (
     CustomerContext,
     Ineligible,
@@ -61,6 +68,7 @@ NO_MODEL = "no_model"
 GLOBAL_CONTROL = "global_control"
 HOLDOUT = "holdout"
 QUIET_HOURS = "quiet_hours"
+RECENT_COMPLAINT = "recent_complaint"
 SEND_NOW = "send_now"
 DEFERRED = "deferred_quiet_hours"
 
@@ -68,12 +76,14 @@ DEFERRED = "deferred_quiet_hours"
 @dataclass(frozen=True, slots=True)
 class Situation:
     """One trigger to decide: ``now`` is the moment it is decided at; ``row`` the
-    customer's row in the batch's :class:`CustomerColumns`."""
+    customer's row in the batch's :class:`CustomerColumns`; ``complained_at`` the time
+    of the customer's latest complaint at or before ``now``, if any."""
 
     hit: TriggerHit
     now: datetime
     customer: CustomerContext
     row: int
+    complained_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,14 +134,16 @@ def plan(
     customers: CustomerColumns,
     models: Models,
     settings: Settings,
+    alerts: frozenset[str] = frozenset(),
 ) -> list[Plan]:
     """One plan per situation, in order. ``campaigns`` are every campaign known (only the
-    active ones are considered); ``sends`` is each campaign's sends so far."""
+    active ones are considered); ``sends`` is each campaign's sends so far; ``alerts``
+    the subjects of the open social alerts."""
     active = [c for c in campaigns if c.status is CampaignStatus.ACTIVE]
     batch = CandidateBatch()
     considered = []
     for situation in situations:
-        options, refused = _options(situation, active, sailings, sends)
+        options, refused = _options(situation, active, sailings, sends, alerts)
         considered.append(_Considered(situation, options, refused, len(batch)))
         for option in options:
             _add(batch, situation, option, sailings)
@@ -167,14 +179,14 @@ def _options(
     campaigns: Sequence[Campaign],
     sailings: Mapping[str, Mapping[str, Any]],
     sends: Mapping[str, int],
+    alerts: frozenset[str],
 ) -> tuple[list[_Option], list[tuple[str, str]]]:
     hit, customer, now = situation.hit, situation.customer, situation.now
     options: list[_Option] = []
     refused: list[tuple[str, str]] = []
     for campaign in campaigns:
-        why = check(
-            campaign, hit, customer, now=now, sailings=sailings, sends=sends.get(campaign.id, 0)
-        )
+        sent = sends.get(campaign.id, 0)
+        why = check(campaign, hit, customer, now=now, sailings=sailings, sends=sent, alerts=alerts)
         if why is not None:
             refused.append((campaign.id, why.value))
             continue
@@ -246,7 +258,12 @@ def _decide(
         "local_hour": situation.now.astimezone(situation.customer.tz).hour,
     }
     if choice is None:
-        reason = _none_reason(considered.refused) if not options else NO_POSITIVE_VALUE
+        if options:
+            return Plan(decision_record(hit, DecisionOutcome.NO_OFFER, NO_POSITIVE_VALUE, **common))
+        closest, reason = _closest(considered.refused)
+        if reason == Ineligible.SOCIAL_ALERT:
+            suppressed = DecisionOutcome.SUPPRESSED
+            return Plan(decision_record(hit, suppressed, reason, campaign_id=closest, **common))
         return Plan(decision_record(hit, DecisionOutcome.NO_OFFER, reason, **common))
     option = next(o for o in options if o.campaign.id == choice.chosen.campaign_id)
     return _contact_policy(situation, option, choice, common, settings)
@@ -278,6 +295,9 @@ def _contact_policy(
 
     if in_global_control(hit.customer_id, settings.global_control_share):
         return Plan(record(DecisionOutcome.CONTROL, GLOBAL_CONTROL))
+    quiet = timedelta(hours=settings.complaint_suppression_hours)
+    if recently_complained(situation.complained_at, now, quiet):
+        return Plan(record(DecisionOutcome.SUPPRESSED, RECENT_COMPLAINT))
     verdict = quiet_hours_verdict(
         now,
         situation.customer.zone,
@@ -317,12 +337,13 @@ def _expiry(campaign: Campaign, option: _Option, now: datetime) -> datetime:
     return expires
 
 
-def _none_reason(refused: Sequence[tuple[str, str]]) -> str:
-    """The reason of the campaign that came closest to being eligible."""
+def _closest(refused: Sequence[tuple[str, str]]) -> tuple[str | None, str]:
+    """The campaign that came closest to being eligible (the first of those that came
+    as close), and its reason."""
     if not refused:
-        return NO_ACTIVE_CAMPAIGN
+        return None, NO_ACTIVE_CAMPAIGN
     order = {reason.value: i for i, reason in enumerate(Ineligible)}
-    return max((why for _, why in refused), key=lambda why: order.get(why, -1))
+    return max(refused, key=lambda refusal: order.get(refusal[1], -1))
 
 
 def _with_options(

@@ -10,7 +10,9 @@ derived downstream from ``source_event_id``, so a replayed event gives the same 
   location consent, :mod:`streams.decisions.location_consent`);
 - ``search``: :func:`from_booking`, on a search;
 - ``abandoned_quote``: :class:`QuoteWatch`, a quote not booked within a window;
-- ``positive_social_mention``: :func:`from_social`, a positive post naming the brand;
+- ``positive_social_mention``: :func:`from_social`, a positive post naming the brand or
+  a destination (a port, a route or an island); the hit carries the first route and the
+  first port the post names, so that offers for that destination apply;
 - ``fare_drop`` and ``capacity_released``: :func:`from_sailing` returns
   :class:`SailingSignal` values, per sailing; :func:`fan_out` turns one into a hit per
   customer concerned (whom the caller looks up).
@@ -38,6 +40,7 @@ from offers.contracts.events import (
     TriggerSignal,
 )
 from streams.features.sentiment import sentiment
+from streams.features.topics import places
 from streams.features.windows import from_ms, to_ms
 
 ABANDON_WINDOW = timedelta(minutes=30)
@@ -104,12 +107,26 @@ def from_booking(event: BookingEvent) -> TriggerHit | None:
 
 
 def from_social(post: SocialPost, *, threshold: float = POSITIVE_SENTIMENT) -> TriggerHit | None:
-    """``positive_social_mention`` when the post names the brand and its sentiment is at
-    least ``threshold``."""
-    if not post.brand_mentions or sentiment(post.text, post.language.value) < threshold:
+    """``positive_social_mention`` when the post's sentiment is at least ``threshold``
+    and it names the brand (a listed brand mention) or a destination: a port, a route or
+    an island (:func:`streams.features.topics.places`).
+
+    The hit carries the first route the post names and the first port (a route's first
+    port when it names one): offers of that route, or of sailings from that port, then
+    apply. A post naming only the brand or an island carries neither.
+    """
+    language = post.language.value
+    named = places(post.text, post.hashtags, language)
+    destination = bool(named.ports or named.routes or named.islands)
+    if not (post.brand_mentions or destination) or sentiment(post.text, language) < threshold:
         return None
     return TriggerHit(
-        Trigger.POSITIVE_SOCIAL_MENTION, post.event_id, post.customer_id, post.event_time
+        Trigger.POSITIVE_SOCIAL_MENTION,
+        post.event_id,
+        post.customer_id,
+        post.event_time,
+        port=named.ports[0] if named.ports else None,
+        route_id=named.routes[0] if named.routes else None,
     )
 
 

@@ -52,6 +52,7 @@ from offers.topics import GEOFENCE, TRIGGERS
 from simulators.consent import consent_changes, grants
 from simulators.sink import KafkaEventProducer
 from simulators.world import World, WorldConfig
+from streams.decisions.complaints import is_complaint
 from streams.decisions.policy import held_out, in_global_control
 from streams.decisions.triggers import TriggerHit, from_social, to_signal
 from tests.integration.decision_runs import (
@@ -223,6 +224,8 @@ def expected_outcome(
     cooldown: list[datetime],
     bookings: list[datetime],
     suppression: timedelta,
+    complaints: list[datetime],
+    complaint_window: timedelta,
 ) -> tuple[DecisionOutcome, str]:
     """What the contact policy must have made of a decision that names the campaign,
     replayed here from its definition: control, quiet hours, then the cooldown that the
@@ -231,11 +234,16 @@ def expected_outcome(
     ``cooldown`` holds the end of that cooldown, if any. A booking of the customer before
     the send's time suppresses it once the worker has read the booking; whether it had,
     when the booking came on another topic, only the worker knows: a decision suppressed
-    for a booking in that span is accepted."""
+    for a booking in that span is accepted. So is a decision suppressed for a complaint of
+    the customer (a negative post about the brand, a port or a route) within the
+    complaint window before it: posts come on another topic too."""
     customer = decision.customer_id
     now = decision.event_time
     if in_global_control(customer, control_share):
         return DecisionOutcome.CONTROL, "global_control"
+    complained = any(c <= now < c + complaint_window for c in complaints)
+    if complained and decision.reason == "recent_complaint":
+        return DecisionOutcome.SUPPRESSED, "recent_complaint"
     effective = now
     if in_quiet_hours(now):
         local = now.astimezone(ROME)
@@ -265,7 +273,12 @@ def test_each_outcome_agrees_with_an_independent_replay_of_the_contact_policy(
     for event in day.events:
         if isinstance(event, BookingEvent) and event.action is BookingAction.BOOK:
             bookings.setdefault(event.customer_id, []).append(event.event_time)
+    complaints: dict[str, list[datetime]] = {}
+    for event in day.events:
+        if isinstance(event, SocialPost) and is_complaint(event):
+            complaints.setdefault(event.customer_id, []).append(event.event_time)
     quiet = timedelta(hours=day.settings.conversion_suppression_hours)
+    complaint_window = timedelta(hours=day.settings.complaint_suppression_hours)
     actual: Counter[tuple[str, str]] = Counter()
     replayed: Counter[tuple[str, str]] = Counter()
     disagreements = []
@@ -301,6 +314,8 @@ def test_each_outcome_agrees_with_an_independent_replay_of_the_contact_policy(
             granted.setdefault(decision.customer_id, []),
             bookings.get(decision.customer_id, []),
             quiet,
+            complaints.get(decision.customer_id, []),
+            complaint_window,
         )
         replayed[(outcome.value, reason)] += 1
         if (outcome, reason) != (decision.outcome, decision.reason):

@@ -14,6 +14,7 @@ export const BODY_FIELDS = [
   "priority_eur",
   "holdout_share",
   "offer_expiry_hours",
+  "guardrails",
 ];
 
 export const TRIGGERS = [

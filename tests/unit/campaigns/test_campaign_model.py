@@ -20,6 +20,7 @@ from offers.campaigns import (
     CampaignStatus,
     CampaignUpdate,
     FrequencyCap,
+    Guardrails,
     audit_entry,
     campaign_change,
     campaign_from_change,
@@ -62,6 +63,7 @@ def test_defaults_of_optional_fields() -> None:
         priority_eur=...,
         holdout_share=...,
         offer_expiry_hours=...,
+        guardrails=...,
     )
     create = CampaignCreate.model_validate(minimal)
     assert create.description == ""
@@ -70,6 +72,7 @@ def test_defaults_of_optional_fields() -> None:
     assert not create.budget.has_limit
     assert create.frequency_cap == FrequencyCap(per_day=1, per_week=3)
     assert (create.priority_eur, create.holdout_share, create.offer_expiry_hours) == (0.0, 0.1, 48)
+    assert create.guardrails == Guardrails(pause_on_social_alerts=False)
 
 
 GOOD_VARIANTS = [
@@ -78,6 +81,8 @@ GOOD_VARIANTS = [
     pytest.param({"offer_expiry_hours": 1}, id="shortest-expiry"),
     pytest.param({"offer_expiry_hours": 720}, id="longest-expiry"),
     pytest.param({"priority_eur": 0}, id="int-priority"),
+    pytest.param({"guardrails": {"pause_on_social_alerts": True}}, id="pause-on-alerts"),
+    pytest.param({"guardrails": {}}, id="default-guardrails"),
     pytest.param({"channels": ["push", "sms", "push"]}, id="channels-repeat"),
     pytest.param({"budget": {"max_sends": 1}}, id="budget-one-limit"),
     pytest.param({"frequency_cap": {"per_day": 3, "per_week": 3}}, id="cap-day-equals-week"),
@@ -134,6 +139,25 @@ BAD_INPUT = [
     ),
     pytest.param({"priority_eur": -1}, "priority_eur", "greater than or equal to 0", id="priority"),
     pytest.param({"priority_eur": float("inf")}, "priority_eur", "finite number", id="prio-inf"),
+    pytest.param(
+        {"guardrails": {"pause_on_social_alerts": "yes"}},
+        "guardrails.pause_on_social_alerts",
+        "valid boolean",
+        id="pause-text",
+    ),
+    pytest.param(
+        {"guardrails": {"pause_on_social_alerts": 1}},
+        "guardrails.pause_on_social_alerts",
+        "valid boolean",
+        id="pause-int",
+    ),
+    pytest.param(
+        {"guardrails": {"pause_on_complaints": True}},
+        "guardrails.pause_on_complaints",
+        "Extra inputs are not permitted",
+        id="unknown-guardrail",
+    ),
+    pytest.param({"guardrails": True}, "guardrails", "valid dictionary", id="guardrails-bool"),
     # server-owned fields cannot be set by clients
     pytest.param({"id": "cmp-1"}, "id", "Extra inputs are not permitted", id="client-id"),
     pytest.param({"status": "active"}, "status", "Extra inputs are not permitted", id="status"),
@@ -293,6 +317,13 @@ BAD_UPDATES = [
     pytest.param({"offer": None}, "offer", "may not be null", id="null-offer"),
     pytest.param({"name": ""}, "name", "at least 1 character", id="empty-name"),
     pytest.param({"holdout_share": 0.7}, "holdout_share", "less than or equal to 0.5", id="hold"),
+    pytest.param({"guardrails": None}, "guardrails", "may not be null", id="null-guardrails"),
+    pytest.param(
+        {"guardrails": {"pause_on_social_alerts": "no"}},
+        "guardrails.pause_on_social_alerts",
+        "valid boolean",
+        id="pause-text",
+    ),
     pytest.param({"status": "active"}, "status", "Extra inputs are not permitted", id="status"),
     pytest.param({"id": "other"}, "id", "Extra inputs are not permitted", id="id"),
     pytest.param({"version": 9}, "version", "Extra inputs are not permitted", id="version"),

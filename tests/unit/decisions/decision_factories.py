@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from offers.campaigns import Campaign, CampaignStatus, Trigger
+from offers.campaigns import Campaign, CampaignStatus, Guardrails, Trigger
 from offers.contracts.events import (
     BookingEvent,
     Channel,
@@ -188,6 +188,11 @@ def active_campaign(**overrides: Any) -> Campaign:
     return valid_campaign(CampaignStatus.ACTIVE, **overrides)
 
 
+def guarded(campaign: Campaign) -> Campaign:
+    """``campaign`` opted in to pause on social alerts."""
+    return campaign.model_copy(update={"guardrails": Guardrails(pause_on_social_alerts=True)})
+
+
 @dataclass(frozen=True)
 class Situation:
     """Everything :func:`check` takes; eligible as built."""
@@ -200,6 +205,8 @@ class Situation:
         default_factory=lambda: {SAILING: sailing_row()}
     )
     sends: int = 0
+    alerts: frozenset[str] = frozenset()
+    """Subjects of the open social alerts."""
 
     def but(self, **changes: Any) -> Situation:
         return replace(self, **changes)
@@ -212,4 +219,5 @@ class Situation:
             now=self.now,
             sailings=self.sailings,
             sends=self.sends,
+            alerts=self.alerts,
         )

@@ -19,6 +19,7 @@ from streams.decisions.eligibility import (
     SailingRows,
     check,
     eligible_channels,
+    places_of,
     target_sailing,
 )
 from tests.unit.campaigns.factories import nested
@@ -31,6 +32,7 @@ from tests.unit.decisions.decision_factories import (
     at,
     customer,
     every_language_templates,
+    guarded,
     hit,
     quote_hit,
     sailing_row,
@@ -73,6 +75,9 @@ FLIPS: dict[Ineligible, Callable[[Situation], Situation]] = {
         customer=replace(s.customer, features={"bookings_total": 0, "language": "it"})
     ),
     Ineligible.OUTSIDE_GEOFENCE: lambda s: s.but(hit=replace(s.hit, port="GOA")),
+    Ineligible.SOCIAL_ALERT: lambda s: s.but(
+        campaign=guarded(s.campaign), alerts=frozenset({"port:LIV"})
+    ),
     Ineligible.NO_INVENTORY: lambda s: s.but(sailings={SAILING: sailing_row(seats=0)}),
 }
 """For each reason, the one change that makes an eligible situation fail it (and only it)."""
@@ -344,3 +349,71 @@ def test_rows_indexed_by_route_answer_as_the_plain_rows_do(situation: Situation)
     assert target_sailing(offer, trigger_hit, indexed, situation.now) == target_sailing(
         offer, trigger_hit, situation.sailings, situation.now
     )
+
+
+# social alerts ---------------------------------------------------------------------------
+
+GUARDED = BASE.but(campaign=guarded(BASE.campaign))
+"""The default situation, its campaign opted in to pause on social alerts."""
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["port:LIV", "port:OLB", "route:LIV-OLB"],
+    ids=["entered-port", "arrival-port", "route"],
+)
+def test_an_open_alert_on_the_port_or_route_pauses_an_opted_in_campaign(subject: str) -> None:
+    alerted = frozenset({subject})
+    assert GUARDED.but(alerts=alerted).check() is Ineligible.SOCIAL_ALERT
+    assert GUARDED.but(alerts=alerted, hit=quote_hit()).check() is Ineligible.SOCIAL_ALERT
+    assert BASE.but(alerts=alerted).check() is None
+
+
+def test_a_campaign_that_does_not_opt_in_keeps_sending_under_an_alert() -> None:
+    assert BASE.campaign.guardrails.pause_on_social_alerts is False
+    assert BASE.but(alerts=frozenset({"route:LIV-OLB", "port:LIV"})).check() is None
+
+
+def test_alerts_on_other_routes_and_ports_change_nothing() -> None:
+    elsewhere = frozenset({"route:GOA-PTO", "port:GOA", "port:PTO", "route:OLB-CIV"})
+    assert GUARDED.but(alerts=elsewhere).check() is None
+    assert GUARDED.but(alerts=elsewhere, hit=quote_hit()).check() is None
+
+
+def test_the_alert_matches_the_target_sailing_of_a_hit_without_a_route() -> None:
+    # a social mention names no route: its offer is about the soonest sailing, LIV-OLB
+    mention = hit(Trigger.POSITIVE_SOCIAL_MENTION, port=None)
+    campaign = guarded(
+        BASE.campaign.model_copy(
+            update={
+                "targeting": BASE.campaign.targeting.model_copy(
+                    update={"triggers": (Trigger.POSITIVE_SOCIAL_MENTION,), "geofences": ()}
+                )
+            }
+        )
+    )
+    social = GUARDED.but(campaign=campaign, hit=mention)
+    assert social.check() is None
+    assert social.but(alerts=frozenset({"route:LIV-OLB"})).check() is Ineligible.SOCIAL_ALERT
+    assert social.but(alerts=frozenset({"port:OLB"})).check() is Ineligible.SOCIAL_ALERT
+    assert social.but(alerts=frozenset({"route:GOA-OLB"})).check() is None
+
+
+def test_the_pause_lifts_once_the_alert_is_closed() -> None:
+    """The open subjects are what the alerts topic holds open: a closed alert is gone."""
+    during = GUARDED.but(alerts=frozenset({"route:LIV-OLB"}))
+    assert during.check() is Ineligible.SOCIAL_ALERT
+    assert during.but(alerts=frozenset()).check() is None
+
+
+def test_places_of_a_decision() -> None:
+    rows = {SAILING: sailing_row()}
+    assert places_of(quote_hit(), None, rows) == {"route:LIV-OLB", "port:LIV", "port:OLB"}
+    assert places_of(hit(port="GOA"), None, {}) == {"port:GOA"}
+    assert places_of(hit(port="GOA"), SAILING, rows) == {
+        "port:GOA",
+        "port:LIV",
+        "port:OLB",
+        "route:LIV-OLB",
+    }
+    assert places_of(hit(port=None), "unknown", rows) == frozenset()

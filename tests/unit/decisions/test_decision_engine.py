@@ -37,6 +37,7 @@ from tests.unit.decisions.decision_factories import (
     active_campaign,
     at,
     customer,
+    guarded,
     hit,
     sailing_row,
 )
@@ -126,6 +127,7 @@ def decide(
     sends: Mapping[str, int] | None = None,
     models: Models | None = None,
     settings: Settings | None = None,
+    alerts: frozenset[str] = frozenset(),
 ) -> list[Plan]:
     """The plans of one micro-batch, each customer with a row of online features."""
     return plan(
@@ -136,6 +138,7 @@ def decide(
         customers=CustomerColumns.from_rows([online_row() for _ in situations]),
         models=models or Models("v1", discount_propensity),
         settings=settings or policy(),
+        alerts=alerts,
     )
 
 
@@ -542,3 +545,91 @@ def test_planning_the_same_batch_twice_gives_the_same_decisions() -> None:
     assert [p.record for p in first] == [p.record for p in again]
     assert [p.send for p in first] == [p.send for p in again]
     assert len({p.record.decision_id for p in first}) == len(first)
+
+
+# Social alerts and complaints
+
+
+def test_under_an_alert_a_guarded_campaign_is_suppressed_and_others_still_send() -> None:
+    alerted = frozenset({"port:LIV"})
+    paused = one([guarded(campaign())], situation(), alerts=alerted)
+    assert paused.send is None
+    record = paused.record
+    assert (record.outcome, record.reason) == (DecisionOutcome.SUPPRESSED, "social_alert")
+    assert record.campaign_id == OLBIA
+    assert record.decision_id == decision_id(hit(), OLBIA)
+    assert listed(paused) == [(OLBIA, False, "social_alert")]
+    other = one([guarded(campaign()), campaign("cmp-other")], situation(), alerts=alerted)
+    assert (other.record.outcome, other.record.campaign_id) == (DecisionOutcome.SEND, "cmp-other")
+    assert one([guarded(campaign())], situation()).record.outcome is DecisionOutcome.SEND
+
+
+def test_a_campaign_that_came_closer_than_the_paused_one_explains_no_offer() -> None:
+    paused = guarded(campaign("cmp-paused"))
+    empty = campaign("cmp-empty")
+    decided = one(
+        [paused, empty],
+        situation(),
+        sailings={SAILING: sailing_row(seats=0)},
+        alerts=frozenset({"port:LIV"}),
+    )
+    assert (decided.record.outcome, decided.record.reason) == (
+        DecisionOutcome.NO_OFFER,
+        "no_inventory",
+    )
+
+
+WINDOW = timedelta(hours=72)
+
+
+@pytest.mark.parametrize(
+    ("complained", "suppressed"),
+    [
+        (NOW - timedelta(minutes=1), True),
+        (NOW, True),
+        (NOW - WINDOW + timedelta(microseconds=1), True),
+        (NOW - WINDOW, False),
+        (NOW + timedelta(seconds=1), False),
+        (None, False),
+    ],
+    ids=[
+        "a-minute-ago",
+        "at-the-same-moment",
+        "window-end-not-reached",
+        "window-over",
+        "later",
+        "none",
+    ],
+)
+def test_a_recent_complaint_suppresses_the_offer_for_the_window(
+    complained: datetime | None, suppressed: bool
+) -> None:
+    case = situation()
+    decided = one([campaign()], Situation(case.hit, case.now, case.customer, 0, complained))
+    if suppressed:
+        assert decided.send is None
+        assert (decided.record.outcome, decided.record.reason) == (
+            DecisionOutcome.SUPPRESSED,
+            "recent_complaint",
+        )
+        assert decided.record.campaign_id == OLBIA
+    else:
+        assert decided.record.outcome is DecisionOutcome.SEND and decided.send is not None
+
+
+def test_the_complaint_window_follows_the_setting() -> None:
+    case = situation()
+    complained = Situation(case.hit, case.now, case.customer, 0, NOW - timedelta(hours=2))
+    short = one([campaign()], complained, settings=policy(complaint_suppression_hours=1))
+    assert short.record.outcome is DecisionOutcome.SEND
+    never = one([campaign()], complained, settings=policy(complaint_suppression_hours=0))
+    assert never.record.outcome is DecisionOutcome.SEND
+    assert one([campaign()], complained).record.reason == "recent_complaint"
+
+
+def test_the_global_control_group_comes_before_a_complaint() -> None:
+    inside = next(c for c in POPULATION if in_global_control(c, 0.5))
+    case = situation(customer_id=inside)
+    complained = Situation(case.hit, case.now, case.customer, 0, NOW)
+    decided = one([campaign()], complained, settings=policy(global_control_share=0.5))
+    assert decided.record.outcome is DecisionOutcome.CONTROL

@@ -85,6 +85,30 @@ def test_the_sentiment_threshold_is_inclusive() -> None:
     assert from_social(post("Ottimo viaggio, personale gentile", language="it")) is not None
 
 
+def test_a_positive_post_naming_a_destination_is_a_mention_about_it() -> None:
+    route = post("Lovely crossing from Livorno to Olbia, great crew!", brands=())
+    assert from_social(route) == TriggerHit(
+        Trigger.POSITIVE_SOCIAL_MENTION,
+        route.event_id,
+        CUSTOMER,
+        route.event_time,
+        port="LIV",
+        route_id="LIV-OLB",
+    )
+    port = post("Back in Olbia soon, lovely place, great holidays!", brands=())
+    found = from_social(port)
+    assert found is not None and (found.port, found.route_id) == ("OLB", None)
+    island = from_social(post("Sardinia is wonderful, great holiday", brands=()))
+    assert island is not None and (island.port, island.route_id) == (None, None)
+    branded = from_social(post("Ferry to Bastia was great, lovely staff"))
+    assert branded is not None and branded.port == "BAS"
+
+
+def test_a_post_naming_a_destination_without_enough_sentiment_is_none() -> None:
+    assert from_social(post("Livorno to Olbia: awful, late and dirty", brands=())) is None
+    assert from_social(post("Ferry from Livorno to Olbia", brands=())) is None
+
+
 def test_a_hit_needs_an_aware_time_and_keeps_it_in_utc() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         TriggerHit(Trigger.SEARCH, "e", CUSTOMER, at(0).replace(tzinfo=None))
