@@ -187,12 +187,20 @@ FUNNEL_COLUMNS = (
 
 
 def funnel_table(results: Iterable[CampaignResult]) -> str:
-    """Each campaign's funnel, distinct decisions at every step."""
-    rows = [f"{'campaign':<24}" + "".join(f"{c:>11}" for c in FUNNEL_COLUMNS) + f"{'revenue':>12}"]
+    """Each campaign's funnel, distinct decisions at every step, its revenue, and how many
+    of its converted offers followed a social touchpoint of the customer."""
+    rows = [
+        f"{'campaign':<24}"
+        + "".join(f"{c:>11}" for c in FUNNEL_COLUMNS)
+        + f"{'revenue':>12}{'after social':>14}"
+    ]
     for result in results:
         funnel = result.report.funnel
         cells = "".join(f"{getattr(funnel, c):>11}" for c in FUNNEL_COLUMNS)
-        rows.append(f"{result.campaign.name[:23]:<24}{cells}{funnel.revenue_eur:>12,.0f}")
+        social = result.report.social.offer_driven.after_social
+        rows.append(
+            f"{result.campaign.name[:23]:<24}{cells}{funnel.revenue_eur:>12,.0f}{social:>14}"
+        )
     return "\n".join(rows)
 
 
@@ -237,6 +245,7 @@ def loop_json(results: Iterable[CampaignResult]) -> list[dict[str, Any]]:
             "campaign_id": result.campaign.id,
             "funnel": result.report.funnel.model_dump(mode="json"),
             "incrementality": result.report.incrementality.model_dump(mode="json"),
+            "social": result.report.social.model_dump(mode="json"),
             "truth": {
                 "treated": result.truth.treated,
                 "caused": result.truth.caused,

@@ -22,6 +22,7 @@ from offers.reports.incrementality import (
     measure_incrementality,
 )
 from offers.reports.intervals import DEFAULT_CONFIDENCE
+from offers.reports.social import SocialAttribution
 from offers.reports.timeline import TimelinePoint
 
 
@@ -41,6 +42,14 @@ class CampaignReport(BaseModel):
             "with data (days between with zeros): customers entering each group and "
             "conversions, counted as the incrementality counts them, so the totals are its "
             "groups' customers and conversions."
+        )
+    )
+    social: SocialAttribution = Field(
+        description=(
+            "How many of the groups' conversions, and of those made with the campaign's "
+            "offers, followed a social touchpoint of the customer (a post naming the brand, "
+            "a port or a route; a reply or a click on a social channel) within the "
+            "attribution window."
         )
     )
 
@@ -77,4 +86,5 @@ def campaign_report(
         funnel=tally.funnel,
         incrementality=incrementality,
         timeline=list(tally.timeline),
+        social=tally.social,
     )

@@ -25,7 +25,11 @@ ignores every other event. Its rules:
   and sent an offer later stays in the control group, which can only shrink the lift;
 - **timeline**: the same groups per UTC day (:mod:`offers.reports.timeline`): a customer
   enters on the day of that first decision and converts on the day of the first booking
-  that counts for them.
+  that counts for them;
+- **social**: the treated and control groups' conversions (at that first booking) and the
+  offer-driven ones (each converted decision at its first booking) beside the customers'
+  social touchpoints within the attribution window before them
+  (:mod:`offers.reports.social`).
 
 Prices: ``price_eur`` of a booking is taken as the fare before the offer's discount; the
 discount of a booking made with an offer is :meth:`DiscountTerms.cost_of` its price.
@@ -53,9 +57,11 @@ from offers.contracts.events import (
     DeliveryStatus,
     OfferDecision,
     ResponseAction,
+    SocialPost,
 )
 from offers.reports.incrementality import GroupOutcome
 from offers.reports.intervals import ReportError
+from offers.reports.social import SOCIAL_CHANNELS, SocialAttribution, TouchpointLog
 from offers.reports.timeline import GroupEntry, TimelinePoint, daily_timeline
 
 DEFAULT_ATTRIBUTION_WINDOW = timedelta(days=7)
@@ -115,6 +121,7 @@ class CampaignTally(BaseModel):
     control: GroupOutcome
     timeline: tuple[TimelinePoint, ...]
     """The two groups per UTC day; its totals are ``treated`` and ``control``."""
+    social: SocialAttribution
 
 
 def build_funnel(
@@ -145,8 +152,21 @@ def fold_campaign(
     bookings = [b for ref, b in seen.bookings.items() if ref not in seen.cancelled]
     timelines = _timelines(bookings)
     funnel = _funnel(campaign_id, seen, bookings, timelines, attribution_window, discount)
-    treated, control, timeline = _groups(seen, timelines, attribution_window)
-    return CampaignTally(funnel=funnel, treated=treated, control=control, timeline=timeline)
+    groups = _groups(seen, timelines, attribution_window)
+    social = SocialAttribution(
+        window=attribution_window,
+        channels=SOCIAL_CHANNELS,
+        treated=seen.touchpoints.split(groups.treated_conversions, attribution_window),
+        control=seen.touchpoints.split(groups.control_conversions, attribution_window),
+        offer_driven=seen.touchpoints.split(_offer_conversions(seen, bookings), attribution_window),
+    )
+    return CampaignTally(
+        funnel=funnel,
+        treated=groups.treated,
+        control=groups.control,
+        timeline=groups.timeline,
+        social=social,
+    )
 
 
 @dataclass(slots=True)
@@ -158,6 +178,7 @@ class _Seen:
     responses: dict[str, set[ResponseAction]] = field(default_factory=dict)
     bookings: dict[str, BookingEvent] = field(default_factory=dict)
     cancelled: set[str] = field(default_factory=set)
+    touchpoints: TouchpointLog = field(default_factory=TouchpointLog)
 
 
 @dataclass(slots=True)
@@ -198,6 +219,9 @@ def _collect(campaign_id: str, events: Iterable[Event]) -> _Seen:
         elif isinstance(event, CustomerResponse):
             if event.decision_id is not None:
                 seen.responses.setdefault(event.decision_id, set()).add(event.action)
+            seen.touchpoints.add(event)
+        elif isinstance(event, SocialPost):
+            seen.touchpoints.add(event)
         elif isinstance(event, BookingEvent) and event.booking_ref is not None:
             if event.action is BookingAction.BOOK:
                 _keep_earliest(seen.bookings, event.booking_ref, event)
@@ -278,30 +302,58 @@ def _count_with(
     return sum(1 for decision_id in decision_ids if wanted in seen.get(decision_id, ()))
 
 
-def _groups(
-    seen: _Seen, timelines: dict[str, _Timeline], window: timedelta
-) -> tuple[GroupOutcome, GroupOutcome, tuple[TimelinePoint, ...]]:
+@dataclass(frozen=True, slots=True)
+class _Groups:
+    treated: GroupOutcome
+    control: GroupOutcome
+    timeline: tuple[TimelinePoint, ...]
+    treated_conversions: list[tuple[str, datetime]]
+    """Each converted treated customer, at the first booking that counts for them."""
+    control_conversions: list[tuple[str, datetime]]
+
+
+def _groups(seen: _Seen, timelines: dict[str, _Timeline], window: timedelta) -> _Groups:
     """The treated and control groups, and the same customers per day: one rule decides
     both, so the timeline's totals are the groups'."""
     revenues: dict[DecisionOutcome, list[list[float]]] = {
         DecisionOutcome.SEND: [],
         DecisionOutcome.HOLDOUT: [],
     }
+    conversions: dict[DecisionOutcome, list[tuple[str, datetime]]] = {
+        DecisionOutcome.SEND: [],
+        DecisionOutcome.HOLDOUT: [],
+    }
     entries: list[GroupEntry] = []
     for decision in _first_offers(seen).values():
         revenues[decision.outcome].append(_booked_within(timelines, decision, window))
+        converted_at = _first_booked_within(timelines, decision, window)
+        if converted_at is not None:
+            conversions[decision.outcome].append((decision.customer_id, converted_at))
         entries.append(
             GroupEntry(
                 treated=decision.outcome is DecisionOutcome.SEND,
                 entered_at=decision.event_time,
-                converted_at=_first_booked_within(timelines, decision, window),
+                converted_at=converted_at,
             )
         )
-    return (
-        _group(revenues[DecisionOutcome.SEND]),
-        _group(revenues[DecisionOutcome.HOLDOUT]),
-        daily_timeline(entries),
+    return _Groups(
+        treated=_group(revenues[DecisionOutcome.SEND]),
+        control=_group(revenues[DecisionOutcome.HOLDOUT]),
+        timeline=daily_timeline(entries),
+        treated_conversions=conversions[DecisionOutcome.SEND],
+        control_conversions=conversions[DecisionOutcome.HOLDOUT],
     )
+
+
+def _offer_conversions(seen: _Seen, bookings: list[BookingEvent]) -> list[tuple[str, datetime]]:
+    """Each sent decision with a booking carrying its id, at the first such booking: the
+    conversions the funnel counts in ``converted``."""
+    first: dict[str, BookingEvent] = {}
+    for booking in bookings:
+        decision = seen.decisions.get(booking.offer_decision_id or "")
+        if decision is not None and decision.outcome is DecisionOutcome.SEND:
+            _keep_earliest(first, decision.decision_id, booking)
+    return [(booking.customer_id, booking.event_time) for booking in first.values()]
 
 
 def _first_offers(seen: _Seen) -> dict[str, OfferDecision]:

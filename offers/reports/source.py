@@ -1,13 +1,16 @@
-"""Where a campaign's report gets its events: the retained records of four topics.
+"""Where a campaign's report gets its events: the retained records of five topics.
 
 A report reads :data:`~offers.topics.DECISIONS`, :data:`~offers.topics.DELIVERY_STATUS`,
-:data:`~offers.topics.RESPONSES` and :data:`~offers.topics.BOOKING` from their beginning
-at request time, up to the end offsets it takes when it starts reading (a snapshot: it
-does not wait for newer records), and folds them with
-:func:`~offers.reports.campaign.campaign_report`. Nothing is kept between two reports, so
-the cost of one grows with the size of those topics: every record they retain is fetched
-and decoded, and the booking topic keeps 30 days. Records older than the topics'
-retention are gone, so a report covers at most the last 30 days of a campaign.
+:data:`~offers.topics.RESPONSES`, :data:`~offers.topics.BOOKING` and
+:data:`~offers.topics.SOCIAL` from their beginning at request time, up to the end offsets
+it takes when it starts reading (a snapshot: it does not wait for newer records), and
+folds them with :func:`~offers.reports.campaign.campaign_report`. Nothing is kept between
+two reports, so the cost of one grows with the size of those topics: every record they
+retain is fetched and decoded, and the booking topic keeps 30 days. Records older than
+the topics' retention are gone, so a report covers at most the last 30 days of a
+campaign, and its social touchpoints only the posts of the last 7 days (the social
+topic's retention): a conversion older than that can have followed a post that is no
+longer counted.
 
 - :func:`discount_terms`: what a campaign's offer costs the business per booking;
 - :func:`read_report_events`: the snapshot, decoded, unreadable records skipped and
@@ -33,11 +36,11 @@ from offers.contracts.events import EVENT_TYPES
 from offers.errors import ContractError, OffersError
 from offers.reports.campaign import CampaignReport, campaign_report
 from offers.reports.funnel import DEFAULT_ATTRIBUTION_WINDOW, DiscountTerms
-from offers.topics import BOOKING, DECISIONS, DELIVERY_STATUS, RESPONSES, TopicSpec
+from offers.topics import BOOKING, DECISIONS, DELIVERY_STATUS, RESPONSES, SOCIAL, TopicSpec
 
 log = logging.getLogger(__name__)
 
-REPORT_TOPICS: tuple[TopicSpec, ...] = (DECISIONS, DELIVERY_STATUS, RESPONSES, BOOKING)
+REPORT_TOPICS: tuple[TopicSpec, ...] = (DECISIONS, DELIVERY_STATUS, RESPONSES, BOOKING, SOCIAL)
 """The topics a campaign's report is folded from."""
 
 _POLL_MS = 500
@@ -150,7 +153,7 @@ def report_from_topics(
 ) -> CampaignReport:
     """The report of ``campaign`` from the records the report topics retain right now.
 
-    Reads every retained record of the four topics (see the module's docstring: the cost
+    Reads every retained record of the five topics (see the module's docstring: the cost
     grows with their size, and the booking topic keeps 30 days) and folds them with the
     campaign's :func:`discount_terms`. Raises :class:`ReportSourceError` as
     :func:`read_report_events` does.

@@ -19,6 +19,7 @@ from offers.contracts import (
     DeliveryStatus,
     Event,
     OfferDecision,
+    SocialPost,
 )
 from offers.reports import campaign_report
 from offers.reports.source import (
@@ -94,6 +95,16 @@ class CampaignWorld:
             decision_id=f"dec-{self.tag}-{name}",
         )
 
+    def post(self, customer: str, hours: float, text: str) -> SocialPost:
+        return SocialPost(
+            event_id=f"sp-{self.tag}-{customer}",
+            event_time=self.at(hours),
+            customer_id=customer,
+            platform="instagram",
+            language="en",
+            text=text,
+        )
+
     def booking(
         self, ref: str, customer: str, hours: float, *, action: str = "book", name: str = ""
     ) -> BookingEvent:
@@ -111,7 +122,9 @@ class CampaignWorld:
 
     def events(self) -> list[Event]:
         """Treated customers book 30 % of the time with the offer (one booking is then
-        cancelled), held-out ones 10 % of the time; one decision arrives twice."""
+        cancelled), held-out ones 10 % of the time; one decision arrives twice. Four treated
+        customers who book and one held-out customer who books posted about Olbia before;
+        another treated customer posted without booking."""
         events: list[Event] = []
         for i in range(TREATED):
             name, customer = f"t{i}", f"c-{self.tag}-t{i}"
@@ -126,6 +139,8 @@ class CampaignWorld:
                     self.response(name, customer, "redeem", i + 1),
                     self.booking(f"T{i}", customer, i + 1, name=name),
                 ]
+            if i % 20 in (1, 2) or i == 5:
+                events.append(self.post(customer, i + 0.5, "Olbia with Moby next week!"))
         events.append(self.booking("T0", f"c-{self.tag}-t0", 2, action="cancel"))
         events.append(self.decision("t1", f"c-{self.tag}-t1", DecisionOutcome.SEND, 3, copy=1))
         for i in range(CONTROL):
@@ -133,6 +148,7 @@ class CampaignWorld:
             events.append(self.decision(name, customer, DecisionOutcome.HOLDOUT, i))
             if i % 10 == 0:
                 events.append(self.booking(f"H{i}", customer, i + 2))
+        events.append(self.post(f"c-{self.tag}-h0", 1, "Olbia with Moby next week!"))
         events.append(self.decision("s0", f"c-{self.tag}-s0", DecisionOutcome.SUPPRESSED, 1))
         return events
 
@@ -183,6 +199,11 @@ def test_the_report_from_the_topics_equals_the_fold_of_the_events_written(
     assert report.incrementality.enough_data
     lift = report.incrementality.absolute_lift
     assert lift is not None and lift.value == pytest.approx(11 / 40 - 3 / 30)
+    social = report.social
+    assert (social.treated.conversions, social.treated.after_social) == (11, 4)
+    assert (social.offer_driven.conversions, social.offer_driven.after_social) == (11, 4)
+    assert (social.control.conversions, social.control.after_social) == (3, 1)
+    assert social.treated.by_touchpoint["mention"] == 4
 
 
 def test_the_unreadable_record_is_skipped_counted_and_logged(

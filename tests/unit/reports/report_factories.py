@@ -11,6 +11,7 @@ from offers.contracts.events import (
     DecisionOutcome,
     DeliveryStatus,
     OfferDecision,
+    SocialPost,
 )
 
 START = datetime(2025, 5, 1, 9, 0, tzinfo=UTC)
@@ -56,14 +57,36 @@ def status(decision_id: str, state: str, hours: float = 1.0, *, n: int = 0) -> D
     )
 
 
-def response(decision_id: str, action: str, hours: float = 2.0, *, n: int = 0) -> CustomerResponse:
+def response(
+    decision_id: str,
+    action: str,
+    hours: float = 2.0,
+    *,
+    n: int = 0,
+    customer: str = "c-any",
+    channel: str = "sms",
+) -> CustomerResponse:
     return CustomerResponse(
         event_id=f"cr-{decision_id}-{action}-{n}",
         event_time=at(hours),
-        customer_id="c-any",
+        customer_id=customer,
         action=action,
-        channel="sms",
+        channel=channel,
         decision_id=decision_id,
+        text="When does it sail?" if action == "reply" else None,
+    )
+
+
+def social_post(
+    customer: str, hours: float, text: str = "Moby to Olbia next week!", *, n: int = 0
+) -> SocialPost:
+    return SocialPost(
+        event_id=f"sp-{customer}-{n}",
+        event_time=at(hours),
+        customer_id=customer,
+        platform="instagram",
+        language="en",
+        text=text,
     )
 
 
