@@ -6,15 +6,17 @@ import itertools
 import resource
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import orjson
 import typer
 
-from simulators.customers import generate_customers
+from simulators.customers import customer_id, generate_customers
 from simulators.routes import all_routes
+from simulators.social import Sentiment, route_posts
 from simulators.world import DEFAULT_START, World, WorldConfig
 
 app = typer.Typer(
@@ -108,6 +110,48 @@ def produce(
         _echo_counts(exc.report.counts, exc.report.as_dict(), as_json)
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+    extra = {k: v for k, v in report.as_dict().items() if k != "counts"}
+    _echo_counts(report.counts, extra, as_json)
+
+
+@app.command()
+def burst(
+    route: Annotated[str, typer.Option("--route", help="The route the posts name (LIV-OLB).")],
+    posts: Annotated[int, typer.Option("--posts", min=1, max=1_000, help="How many.")] = 12,
+    every: Annotated[
+        float, typer.Option("--every", min=1.0, help="Seconds of event time between two posts.")
+    ] = 30.0,
+    sentiment: Annotated[
+        Sentiment, typer.Option("--sentiment", help="negative: complaints; positive: kind.")
+    ] = Sentiment.NEGATIVE,
+    customers: Customers = 1_000,
+    seed: Seed = None,
+    as_json: AsJson = False,
+) -> None:
+    """Send posts that all name one route, the last one timed now, by customers of the
+    simulated population, in Italian, English, German and French in turn: a burst of
+    complaints about the route (a sailing late or cancelled), or kind posts after it."""
+    from kafka.errors import KafkaError
+
+    from offers.settings import get_settings
+    from simulators.sink import KafkaEventProducer
+
+    config = _config(customers, 1, seed, None)
+    known = {r.route_id: r for r in all_routes()}
+    if route not in known:
+        raise typer.BadParameter(f"{route} is not a route of the network", param_hint="--route")
+    rng = np.random.default_rng(config.seed)
+    who = [customer_id(int(i)) for i in rng.choice(config.customers, size=posts)]
+    now = datetime.now(UTC)
+    times = [now - timedelta(seconds=every * (posts - 1 - k)) for k in range(posts)]
+    events = route_posts(known[route], sentiment, times, who, seed=config.seed)
+    settings = get_settings()
+    try:
+        with KafkaEventProducer(settings) as producer:
+            report = producer.produce(events)
+    except KafkaError as exc:
+        typer.echo(f"error: Kafka at {settings.kafka_bootstrap}: {exc}", err=True)
+        raise typer.Exit(2) from None
     extra = {k: v for k, v in report.as_dict().items() if k != "counts"}
     _echo_counts(report.counts, extra, as_json)
 

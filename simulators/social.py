@@ -4,17 +4,24 @@ A post is a template of its language and sentiment, filled with a brand mention 
 customer's island, followed by hashtags. The sentiment is never put on the event: it is
 the simulator's truth, recovered from the text by :func:`true_sentiment` (every
 template belongs to exactly one sentiment).
+
+:func:`route_posts` writes posts that all name one route, at given times: a burst of
+complaints about it (a cancelled or late sailing), or the kind posts after it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Sequence
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from offers.contracts.events import SocialPost
 from simulators.ports import port_named
 from simulators.routes import Route
 
@@ -133,10 +140,18 @@ def draw_sentiments(
 
 
 def compose_post(
-    rng: np.random.Generator, language: str, sentiment: Sentiment, route: Route
+    rng: np.random.Generator,
+    language: str,
+    sentiment: Sentiment,
+    route: Route,
+    *,
+    naming_route: bool = False,
 ) -> dict[str, Any]:
-    """The platform, text, brand mentions and hashtags of one post."""
-    templates = _TEMPLATES[language][sentiment]
+    """The platform, text, brand mentions and hashtags of one post; with ``naming_route``
+    its text names the route."""
+    templates = tuple(
+        t for t in _TEMPLATES[language][sentiment] if not naming_route or "{route}" in t
+    )
     template = templates[int(rng.integers(len(templates)))]
     brand = BRANDS[int(rng.choice(len(BRANDS), p=_BRAND_SHARES))]
     island = _ISLAND_OF_PORT.get(route.destination, _ISLAND_OF_PORT.get(route.origin, 0))
@@ -159,6 +174,39 @@ def compose_post(
         "brand_mentions": (brand,),
         "hashtags": tuple(tags),
     }
+
+
+def route_posts(
+    route: Route,
+    sentiment: Sentiment,
+    times: Sequence[datetime],
+    customers: Sequence[str],
+    *,
+    seed: int,
+    languages: Sequence[str] = tuple(_TEMPLATES),
+) -> list[SocialPost]:
+    """One post of ``sentiment`` naming ``route`` at each of ``times``, by ``customers``
+    and in ``languages`` taken in turn (both cycled).
+
+    The same arguments give the same posts, event ids included.
+    """
+    if not customers or not languages:
+        raise ValueError("route_posts: customers and languages must not be empty")
+    rng = np.random.default_rng(seed)
+    posts = []
+    for k, moment in enumerate(times):
+        language = languages[k % len(languages)]
+        fields = compose_post(rng, language, sentiment, route, naming_route=True)
+        digest = hashlib.blake2b(f"{seed}|{route.route_id}|{k}".encode(), digest_size=8)
+        posts.append(
+            SocialPost(
+                event_id=f"post-{sentiment.value}-{digest.hexdigest()}",
+                event_time=moment,
+                customer_id=customers[k % len(customers)],
+                **fields,
+            )
+        )
+    return posts
 
 
 def _pattern(template: str) -> str:

@@ -1,12 +1,13 @@
 """Social guardrails through a running worker, on a stack of its own.
 
-Two active campaigns pause on social alerts: one offers Livorno-Olbia, the other Genoa-Porto
-Torres. Searches of both routes are sent; then a burst of complaints about Livorno-Olbia
-opens alerts on the route and its ports within a minute of event time, and while they
-are open the searches of Livorno-Olbia are suppressed (``social_alert``, naming the
-paused campaign) while those of Genoa-Porto Torres are still sent, and a customer who
-complained gets nothing on either route (``recent_complaint``). Kind posts in the
-following quiet windows close the alerts, and Livorno-Olbia is sent again.
+Two active campaigns pause on social alerts: one offers Livorno-Olbia, the other
+Genoa-Porto Torres. Searches of both routes are sent; then the simulator's burst of
+complaints about Livorno-Olbia (:func:`simulators.social.route_posts`, in the four
+languages) opens alerts on the route and its ports within a minute of event time, and
+while they are open the searches of Livorno-Olbia are suppressed (``social_alert``,
+naming the paused campaign) while those of Genoa-Porto Torres are still sent, and a
+customer who complained gets nothing on either route (``recent_complaint``). Kind posts
+in the following quiet windows close the alerts, and Livorno-Olbia is sent again.
 
 Decisions are taken at event time; the worker's lateness is a day, as in the listening
 test, so that mentions count the same in whatever order the partitions are read.
@@ -30,11 +31,12 @@ from offers.contracts import (
     OfferDecision,
     SailingUpdate,
     SocialAlert,
-    SocialPost,
 )
 from offers.settings import Settings
 from offers.stack.workers import WorkerProcess, wait_caught_up
 from offers.topics import SOCIAL_ALERTS
+from simulators.routes import all_routes
+from simulators.social import Sentiment, route_posts
 from streams.listening.records import decode_record
 from tests.factories import make_event
 from tests.integration.decision_runs import (
@@ -55,12 +57,7 @@ SLOT = timedelta(minutes=15)
 LATENESS = timedelta(days=1)
 ALERTED = {"route:LIV-OLB", "port:LIV", "port:OLB"}
 ROUTES = ("LIV-OLB", "GOA-PTO")
-COMPLAINTS = (
-    ("en", "Livorno-Olbia ferry cancelled, terrible delay, awful"),
-    ("it", "Traghetto Livorno-Olbia cancellato, ritardo vergognoso"),
-    ("en", "Ferry from Livorno to Olbia late again, horrible service"),
-)
-KIND = ("en", "Livorno-Olbia crossing was great, friendly staff")
+LIV_OLB = next(route for route in all_routes() if route.route_id == "LIV-OLB")
 T = TypeVar("T")
 
 
@@ -73,17 +70,6 @@ def eventually(check: Callable[[], T | None], what: str, timeout: float = 180.0)
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {timeout} s: {what}")
         time.sleep(1.0)
-
-
-def social_post(event_id: str, customer: str, at: datetime, language: str, text: str) -> SocialPost:
-    return SocialPost(
-        event_id=event_id,
-        event_time=at,
-        customer_id=customer,
-        platform="x",
-        language=language,
-        text=text,
-    )
 
 
 def search(customer: str, route: str, at: datetime) -> BookingEvent:
@@ -188,14 +174,20 @@ def test_an_alert_pauses_a_guarded_campaign_on_its_route_until_it_closes(
     start = now - timedelta(hours=6) - timedelta(seconds=now.timestamp() % SLOT.total_seconds())
     campaigns = {route: active_campaign(settings, guarded_wire(route, start)) for route in ROUTES}
     burst_start = start + 4 * SLOT + timedelta(minutes=1)
-    complaints = [
-        social_post(f"complaint-{k}", f"c-{k}", burst_start + k * timedelta(seconds=30), *text)
-        for k, text in enumerate(COMPLAINTS * 3)
-    ]
-    kind = [
-        social_post(f"kind-{k}", "k-1", burst_start + k * SLOT + timedelta(minutes=4), *KIND)
-        for k in (1, 2, 3)
-    ]
+    complaints = route_posts(  # the first, in Italian, by c-0
+        LIV_OLB,
+        Sentiment.NEGATIVE,
+        [burst_start + k * timedelta(seconds=30) for k in range(9)],
+        [f"c-{k}" for k in range(9)],
+        seed=11,
+    )
+    kind = route_posts(
+        LIV_OLB,
+        Sentiment.POSITIVE,
+        [burst_start + k * SLOT + timedelta(minutes=4) for k in (1, 2, 3)],
+        ["k-1"],
+        seed=12,
+    )
     before = [
         search(f"b-{i}-{r}", r, start + SLOT + timedelta(minutes=i))
         for i in range(3)
