@@ -7,6 +7,8 @@
   converted;
 - :mod:`offers.reports.intervals` holds the confidence intervals (Wilson, Newcombe,
   difference of means);
+- :mod:`offers.reports.social` sets the conversions beside the customers' social
+  touchpoints (mentions, replies and clicks on social channels) before them;
 - :mod:`offers.reports.campaign` puts them together in one JSON-ready report.
 """
 
