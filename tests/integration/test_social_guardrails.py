@@ -16,10 +16,10 @@ test, so that mentions count the same in whatever order the partitions are read.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -49,6 +49,7 @@ from tests.integration.decision_runs import (
 )
 from tests.integration.groups import worker_settings
 from tests.integration.kafka_io import produce, read_records
+from tests.integration.polling import eventually
 from tests.integration.stacks import own_stack_settings
 
 pytestmark = pytest.mark.integration
@@ -58,18 +59,6 @@ LATENESS = timedelta(days=1)
 ALERTED = {"route:LIV-OLB", "port:LIV", "port:OLB"}
 ROUTES = ("LIV-OLB", "GOA-PTO")
 LIV_OLB = next(route for route in all_routes() if route.route_id == "LIV-OLB")
-T = TypeVar("T")
-
-
-def eventually(check: Callable[[], T | None], what: str, timeout: float = 180.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found is not None:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(1.0)
 
 
 def search(customer: str, route: str, at: datetime) -> BookingEvent:

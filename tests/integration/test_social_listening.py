@@ -13,11 +13,10 @@ whatever order the posts of different partitions reach the re-keying agent in.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -31,6 +30,7 @@ from streams.listening.windows import SubjectWindows
 from tests.integration.api_client import api, bearer
 from tests.integration.groups import worker_settings
 from tests.integration.kafka_io import produce
+from tests.integration.polling import eventually
 from tests.integration.stacks import own_stack_settings
 
 pytestmark = pytest.mark.integration
@@ -49,7 +49,6 @@ COMPLAINTS = (
     ("en", "Ferry from Livorno to Olbia late again, horrible service"),
 )
 SPIKED = {"route:LIV-OLB", "port:LIV", "port:OLB"}
-T = TypeVar("T")
 
 
 def post(n: int, at: datetime, language: str, text: str) -> SocialPost:
@@ -122,17 +121,6 @@ def figures(window: dict[str, Any]) -> dict[str, Any]:
         "negative_topics": window["negative_topics"],
         "mean_sentiment": round(window["mean_sentiment"], 6),
     }
-
-
-def eventually(check: Callable[[], T | None], what: str, timeout: float = 180.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found is not None:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(1.0)
 
 
 @pytest.fixture(scope="module")
