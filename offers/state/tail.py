@@ -1,8 +1,10 @@
 """Reading topics in a thread of their own, from a chosen start, through broker outages.
 
 :class:`TopicTail` hands every batch of records it reads to a ``fold`` callback and goes
-on reading; whatever goes wrong (no broker, a topic that does not exist yet) is logged,
-and it reads again after ``retry_s`` seconds from where it had got to. Where a partition
+on reading; whatever goes wrong (no broker, no topic that exists yet) is logged, and it
+reads again after ``retry_s`` seconds from where it had got to. It reads the topics that
+exist, and looks again every ``retry_s`` seconds for those that do not, reading them from
+their start once they do. Where a partition
 starts the first time is the ``start_at`` function's choice: :func:`from_beginning` (a
 compacted topic read whole) or :func:`since` (records written since a moment).
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -116,7 +119,11 @@ class TopicTail:
             bootstrap_timeout_ms=5_000,
         )
         try:
-            parts = self._partitions(consumer)
+            parts, missing = self._partitions(consumer)
+            if not parts:
+                raise TopicMissing(f"no topic of {', '.join(missing)} exists")
+            if missing:
+                log.info("%s: %s do not exist yet", self._name, ", ".join(missing))
             consumer.assign(parts)
             fresh = [tp for tp in parts if tp not in positions]
             if fresh:
@@ -124,20 +131,28 @@ class TopicTail:
             for tp in parts:
                 if tp in positions:
                     consumer.seek(tp, positions[tp])
+            look_again = time.monotonic() + self._retry_s
             while not self._stop.is_set():
                 for tp, records in consumer.poll(timeout_ms=500).items():
                     self._fold(records)
                     positions[tp] = records[-1].offset + 1
                 if self._on_poll is not None:
                     self._on_poll()
+                if missing and time.monotonic() >= look_again:
+                    if any(consumer.partitions_for_topic(topic) for topic in missing):
+                        return  # read again, the new topic with the others
+                    look_again = time.monotonic() + self._retry_s
         finally:
             consumer.close(autocommit=False)
 
-    def _partitions(self, consumer: KafkaConsumer) -> list[TopicPartition]:
+    def _partitions(self, consumer: KafkaConsumer) -> tuple[list[TopicPartition], list[str]]:
+        """The partitions of the topics that exist, and the names of those that do not."""
         parts: list[TopicPartition] = []
+        missing: list[str] = []
         for topic in self._topics:
             partitions = consumer.partitions_for_topic(topic)
-            if not partitions:
-                raise TopicMissing(f"topic {topic} does not exist")
-            parts += [TopicPartition(topic, p) for p in sorted(partitions)]
-        return parts
+            if partitions:
+                parts += [TopicPartition(topic, p) for p in sorted(partitions)]
+            else:
+                missing.append(topic)
+        return parts, missing
