@@ -85,3 +85,8 @@ def shows_no_customer(page: Page) -> None:
     text = page.locator("body").inner_text()
     assert not CUSTOMER_ID.search(text), CUSTOMER_ID.search(text)
     assert not PHONE_NUMBER.search(text), PHONE_NUMBER.search(text)
+
+
+def regain_focus(page: Page) -> None:
+    """The window getting the focus back, as when a marketer returns to the page's tab."""
+    page.evaluate("() => window.dispatchEvent(new Event('focus'))")

@@ -1,6 +1,7 @@
 // The marketers' page: sign-in, then campaigns, one campaign, a new campaign, the map
 // and the models, one view at a time, chosen by the URL's hash (#/campaigns...).
 
+import { SocialAlerts } from "./alerts.js";
 import { clearToken, onAuthFailure, token, tokenClaims } from "./api.js";
 import { h, replace } from "./dom.js";
 import { LiveActivity } from "./live.js";
@@ -10,8 +11,10 @@ import { renderMap } from "./views/map.js";
 import { renderModels } from "./views/models.js";
 import { renderNewCampaign } from "./views/new_campaign.js";
 import { renderSignIn } from "./views/signin.js";
+import { alertBoard } from "./views/social_alerts.js";
 
 const live = new LiveActivity();
+const alerts = new SocialAlerts();
 const main = document.getElementById("main");
 let leave = null; // the current view's clean-up
 let wanted = null; // where to go after signing in
@@ -42,6 +45,7 @@ function showAccount(signedIn) {
   const account = document.getElementById("account");
   nav.hidden = !signedIn;
   account.hidden = !signedIn;
+  document.getElementById("alerts").hidden = !signedIn;
   const who = document.getElementById("who");
   const claims = signedIn ? tokenClaims() : null;
   navFor(claims);
@@ -99,6 +103,7 @@ function signIn() {
       signInMessage = "";
       showAccount(true);
       live.start();
+      alerts.start();
       const target = wanted || homeFor(tokenClaims());
       wanted = null;
       navigate(target);
@@ -123,6 +128,7 @@ function route() {
   unmount();
   showAccount(true);
   live.start();
+  alerts.start();
   if (!found) {
     markNav(null);
     document.title = "Not found · Moby offers";
@@ -137,13 +143,14 @@ function route() {
   }
   markNav(found.r.nav);
   const params = found.m.slice(1).map(decodeURIComponent);
-  leave = found.r.render(main, { live, params, navigate }) || null;
+  leave = found.r.render(main, { live, alerts, params, navigate }) || null;
   focusHeading();
 }
 
 function signOut(message = "") {
   clearToken();
   live.stop();
+  alerts.stop();
   signInMessage = message;
   unmount();
   if (window.location.hash !== "#/signin") {
@@ -176,6 +183,7 @@ function skipLink() {
 function start() {
   skipLink();
   liveIndicator();
+  alertBoard(document.getElementById("alerts"), alerts);
   document.getElementById("sign-out").addEventListener("click", () => signOut(""));
   onAuthFailure((message) => signOut(message || "Please sign in again."));
   window.addEventListener("hashchange", route);

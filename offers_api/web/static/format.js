@@ -55,3 +55,18 @@ export function estimate(value, format = (x) => number(x, 2)) {
 export function words(name) {
   return String(name).replaceAll("_", " ");
 }
+
+const DURATION = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/;
+
+/** "7 days" from "P7D", "1 day 12 hours" from "P1DT12H"; the text itself if unreadable. */
+export function duration(iso) {
+  const found = DURATION.exec(String(iso || ""));
+  if (!found || String(iso) === "P" || String(iso).endsWith("T")) return iso ? String(iso) : "–";
+  const names = ["day", "hour", "minute", "second"];
+  const parts = found
+    .slice(1)
+    .map((value, i) => [Number(value || 0), names[i]])
+    .filter(([value]) => value)
+    .map(([value, name]) => `${value} ${name}${value === 1 ? "" : "s"}`);
+  return parts.length ? parts.join(" ") : "0 seconds";
+}

@@ -71,9 +71,20 @@ function labelPlacement(code, r) {
 /**
  * The map as an <svg>. ``view``: the part shown, [x, y, width, height] in map units
  * (the whole area when null); ``activity(code)``: {decided_recent, sent_recent} or null;
- * ``widthPx``, ``heightPx``: the room it is drawn in, in screen pixels.
+ * ``alertOn(subject)``: what to say of the open social alert on "port:LIV" or
+ * "route:LIV-OLB", or null when there is none; ``widthPx``, ``heightPx``: the room it is
+ * drawn in, in screen pixels.
  */
-export function seaMap({ coast, network, activity, view, windowText, widthPx, heightPx }) {
+export function seaMap({
+  coast,
+  network,
+  activity,
+  alertOn = () => null,
+  view,
+  windowText,
+  widthPx,
+  heightPx,
+}) {
   const projection = new Projection(coast.bbox);
   const [vx, vy, vw, vh] = view || [0, 0, projection.width, projection.height];
   // one screen pixel in map units: labels and marks keep their size at any zoom and width
@@ -96,13 +107,28 @@ export function seaMap({ coast, network, activity, view, windowText, widthPx, he
       "desc",
       { id: descId },
       `${network.ports.length} ports and ${network.routes.length} routes. A port's ring is its geofence, to scale; ` +
-        `its filled circle grows with the offers decided there in the last ${windowText}. The table beside the map has the numbers.`,
+        `its filled circle grows with the offers decided there in the last ${windowText}. The table beside the map has the numbers. ` +
+        "A port or route with an open social alert is circled or drawn bold, and labelled ALERT.",
     ),
     s("rect", { class: "sea", x: 0, y: 0, width: projection.width, height: projection.height }),
     s("path", { class: "land", id: "coastline", d: coastPath(coast, projection), "fill-rule": "evenodd" }),
   );
   const seen = new Set();
   const routes = s("g", { class: "routes" });
+  const alerts = s("g", { class: "alerts" });
+  const alertLabel = (x, y, anchor) =>
+    s(
+      "text",
+      {
+        class: "alert-label",
+        x,
+        y,
+        "text-anchor": anchor,
+        "font-size": 11 * unit,
+        "stroke-width": 3 * unit,
+      },
+      "ALERT",
+    );
   for (const route of network.routes) {
     const key = [route.origin, route.destination].sort().join("-");
     const a = ports.get(route.origin);
@@ -121,6 +147,23 @@ export function seaMap({ coast, network, activity, view, windowText, widthPx, he
         "stroke-dasharray": `${4 * unit} ${3 * unit}`,
       }),
     );
+    for (const [from, to] of [
+      [route.origin, route.destination],
+      [route.destination, route.origin],
+    ]) {
+      const subject = `route:${from}-${to}`;
+      const said = alertOn(subject);
+      if (!said) continue;
+      alerts.append(
+        s(
+          "g",
+          { class: "alert-mark alert-route", dataset: { subject } },
+          s("title", {}, said),
+          s("line", { class: "alert-line", x1, y1, x2, y2, "stroke-width": 4 * unit }),
+          alertLabel((x1 + x2) / 2, (y1 + y2) / 2 - 6 * unit, "middle"),
+        ),
+      );
+    }
   }
   svg.append(routes);
   const marks = s("g", { class: "ports" });
@@ -133,6 +176,19 @@ export function seaMap({ coast, network, activity, view, windowText, widthPx, he
     const r = decided ? (4 + 14 * Math.sqrt(decided / most)) * unit : 0;
     const dot = 2.5 * unit;
     const place = labelPlacement(port.code, Math.max(r, dot + 2 * unit) / unit);
+    const said = alertOn(`port:${port.code}`);
+    if (said) {
+      const ring = 9 * unit;
+      alerts.append(
+        s(
+          "g",
+          { class: "alert-mark alert-port", dataset: { subject: `port:${port.code}` } },
+          s("title", {}, said),
+          s("circle", { class: "alert-ring", cx: x, cy: y, r: ring, "stroke-width": 3 * unit }),
+          alertLabel(x, y - ring - 4 * unit, "middle"),
+        ),
+      );
+    }
     marks.append(
       s(
         "g",
@@ -162,5 +218,6 @@ export function seaMap({ coast, network, activity, view, windowText, widthPx, he
     );
   }
   svg.append(marks);
+  svg.append(alerts);
   return { svg, projection };
 }

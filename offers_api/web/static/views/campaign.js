@@ -7,8 +7,15 @@ import { moment, words } from "../format.js";
 import { loadNetwork } from "../network.js";
 import { historyTable, latestDecisions, liveNumbers } from "./campaign_activity.js";
 import { campaignForm } from "./campaign_form.js";
+import { guardrailView } from "./campaign_guardrail.js";
 import { notice, offerText, statusBadge } from "./parts.js";
-import { funnelView, incrementalityView, suppressionView, timelineView } from "./report.js";
+import {
+  funnelView,
+  incrementalityView,
+  socialView,
+  suppressionView,
+  timelineView,
+} from "./report.js";
 
 const ACTIONS = {
   draft: ["activate", "end"],
@@ -30,7 +37,7 @@ function section(name, title, ...children) {
   );
 }
 
-export function renderCampaign(main, { live, params }) {
+export function renderCampaign(main, { live, alerts, params }) {
   const [id] = params;
   let campaign = null;
   let network = null;
@@ -51,12 +58,16 @@ export function renderCampaign(main, { live, params }) {
   const lead = h("p", { class: "lead" });
   const lifecycle = h("div", { class: "lifecycle", id: "lifecycle" });
   const lifecycleMessage = h("div", { class: "form-error", role: "alert", id: "lifecycle-message" });
+  const guardBox = h("div", { class: "guardrail", id: "guardrail", "aria-live": "polite" });
   const liveBox = h("div", { id: "live-numbers" });
   const recentBox = h("div", {});
   const funnelBox = h("div", {}, notice("Loading the report…"));
   const timelineBox = h("div", { class: "timeline-box" });
   const incrementBox = h("div", {});
   const suppressionBox = h("div", {});
+  const socialBox = h("div", {});
+  const socialPanel = section("social", "Social touchpoints before conversions", socialBox);
+  socialPanel.hidden = true;
   const reportStatus = h("p", { class: "fineprint", id: "report-status", "aria-live": "polite" });
   const configBox = h("div", {}, notice("Loading…"));
   const auditBox = h("div", {});
@@ -66,7 +77,7 @@ export function renderCampaign(main, { live, params }) {
     h("div", { class: "breadcrumb" }, h("a", { href: "#/campaigns" }, "← All campaigns")),
     h("div", { class: "view-head" }, title, badge),
     lead,
-    section("status", "Status", lifecycle, lifecycleMessage),
+    section("status", "Status", lifecycle, lifecycleMessage, guardBox),
     h(
       "div",
       { class: "panels" },
@@ -75,6 +86,7 @@ export function renderCampaign(main, { live, params }) {
       section("timeline", "Treated versus holdout over time", timelineBox),
       section("incrementality", "Incremental effect", incrementBox),
       section("suppression", "Suppression reasons", suppressionBox),
+      socialPanel,
     ),
     reportStatus,
     section("configuration", "Configuration", configBox),
@@ -94,6 +106,11 @@ export function renderCampaign(main, { live, params }) {
       `${moment(campaign.schedule.start)} to ${moment(campaign.schedule.end)} · version ${campaign.version}`,
     );
     drawLifecycle();
+    drawGuardrail();
+  }
+
+  function drawGuardrail() {
+    if (campaign) replace(guardBox, guardrailView(campaign, network, alerts.open));
   }
 
   function drawLifecycle() {
@@ -340,6 +357,8 @@ export function renderCampaign(main, { live, params }) {
     );
     replace(incrementBox, incrementalityView(report.incrementality));
     replace(suppressionBox, suppressionView(report.funnel));
+    socialPanel.hidden = !report.social;
+    replace(socialBox, report.social ? socialView(report.social) : null);
   }
 
   async function loadReport() {
@@ -438,6 +457,7 @@ export function renderCampaign(main, { live, params }) {
   drawLive();
   live.addEventListener("activity", onActivity);
   live.addEventListener("campaigns", onCampaigns);
+  alerts.addEventListener("change", drawGuardrail);
   if (live.snapshot) onActivity();
   return () => {
     alive = false;
@@ -445,5 +465,6 @@ export function renderCampaign(main, { live, params }) {
     window.clearTimeout(reportTimer);
     live.removeEventListener("activity", onActivity);
     live.removeEventListener("campaigns", onCampaigns);
+    alerts.removeEventListener("change", drawGuardrail);
   };
 }

@@ -180,6 +180,19 @@ export function campaignForm({
     budget,
   );
 
+  const pauseOnAlerts = fields.flag(
+    "guardrails.pause_on_social_alerts",
+    "Pause on a route or port while social listening has an open alert there",
+    "Other routes and ports keep sending; it sends there again once the alert closes.",
+  );
+  const guardrails = h(
+    "fieldset",
+    { class: "group", dataset: { path: "guardrails" } },
+    h("legend", {}, "Guardrails"),
+    pauseOnAlerts.element,
+  );
+  fields.slot("guardrails", "Guardrails", guardrails, pauseOnAlerts.control);
+
   const summaryList = h("ul");
   const summaryTitle = h(`h${headingLevel}`, { class: "summary-title" });
   const summary = h(
@@ -199,6 +212,7 @@ export function campaignForm({
     who,
     say,
     limits,
+    guardrails,
   );
   const form = h(
     "form",

@@ -122,6 +122,36 @@ export class Fields {
     return this.register(binding);
   }
 
+  /** One checkbox for a true/false value, its label beside it. */
+  flag(path, label, hint) {
+    const id = idFor(this.prefix, path);
+    const control = h("input", { type: "checkbox", id });
+    const hintId = hint ? `${id}-hint` : null;
+    const error = errorSlot(id);
+    control.setAttribute("aria-describedby", [hintId, error.id].filter(Boolean).join(" "));
+    const element = h(
+      "div",
+      { class: "field", dataset: { path } },
+      h("label", { class: "check", for: id }, control, label),
+      hint ? h("p", { class: "hint", id: hintId }, hint) : null,
+      error,
+    );
+    return this.register({
+      path,
+      label,
+      element,
+      control,
+      error,
+      focusTarget: control,
+      read(s) {
+        setPath(s, path, control.checked);
+      },
+      write(s) {
+        control.checked = getPath(s, path) === true;
+      },
+    });
+  }
+
   /** Checkboxes for a set of values; an empty set is left out when ``omitEmpty``. */
   checks(path, legend, options, { hint, omitEmpty = false, affectsTemplates = false } = {}) {
     const id = idFor(this.prefix, path);

@@ -6,6 +6,7 @@ import { count } from "../format.js";
 import { Projection, seaMap } from "../map.js";
 import { loadNetwork } from "../network.js";
 import { notice } from "./parts.js";
+import { alertFacts, placeName } from "./social_alerts.js";
 
 const ZOOM_KM = 40; // the half-width of the area shown around a port
 const MAX_HEIGHT_SHARE = 0.78; // of the window: the map's max-height in app.css
@@ -30,7 +31,7 @@ function windowText(snapshot) {
   return seconds % 60 === 0 ? `${seconds / 60} minutes` : `${seconds} s`;
 }
 
-export function renderMap(main, { live }) {
+export function renderMap(main, { live, alerts }) {
   document.title = "Map · Moby offers";
   let alive = true;
   let coast = null;
@@ -40,6 +41,7 @@ export function renderMap(main, { live }) {
   const tableBox = h("div", { class: "map-table" });
   const zoomStatus = h("p", { class: "fineprint", "aria-live": "polite", id: "map-zoom" });
   const source = h("p", { class: "fineprint map-source" });
+  const alertLine = h("p", { class: "map-alerts", id: "map-alerts" });
   replace(
     main,
     h("h1", {}, "Map"),
@@ -47,9 +49,9 @@ export function renderMap(main, { live }) {
       "p",
       { class: "lead" },
       "The network's ports, each with its geofence to scale (the ring) and the offers decided around it lately ",
-      "(the filled circle, and the numbers: decided/sent).",
+      "(the filled circle, and the numbers: decided/sent). Ports and routes with an open social alert are marked ALERT.",
     ),
-    h("div", { class: "map-layout" }, h("div", {}, mapBox, zoomStatus, source), tableBox),
+    h("div", { class: "map-layout" }, h("div", {}, mapBox, alertLine, zoomStatus, source), tableBox),
   );
 
   function view(projection) {
@@ -71,13 +73,35 @@ export function renderMap(main, { live }) {
       : "Showing the whole sea.";
   }
 
+  function alertOn(subject) {
+    const alert = alerts.of(subject);
+    return alert ? `Open social alert on ${placeName(subject, network)}, ${alertFacts(alert)}` : null;
+  }
+
+  function drawAlerts() {
+    const open = alerts.open || [];
+    replace(
+      alertLine,
+      open.length
+        ? [
+            h("span", { class: "badge alert-badge" }, "Alert"),
+            " Open social alerts, marked ALERT on the map: ",
+            open.map((a) => placeName(a.subject, network)).join("; "),
+            ".",
+          ]
+        : "No open social alert on the network.",
+    );
+  }
+
   function draw() {
     if (!coast || !network) return;
     const snapshot = live.snapshot;
+    drawAlerts();
     const { svg } = seaMap({
       coast,
       network,
       activity: (code) => live.port(code),
+      alertOn,
       view: view(new Projection(coast.bbox)),
       widthPx: mapBox.clientWidth,
       heightPx: window.innerHeight * MAX_HEIGHT_SHARE,
@@ -94,6 +118,9 @@ export function renderMap(main, { live }) {
           { scope: "row" },
           `${port.name} (${port.code})`,
           h("span", { class: "country" }, ` ${port.country}`),
+          alerts.of(`port:${port.code}`)
+            ? [" ", h("span", { class: "badge alert-badge", title: alertOn(`port:${port.code}`) }, "Alert")]
+            : null,
         ),
         h("td", { class: "num" }, String(port.geofence_km)),
         h("td", { class: "num", dataset: { metric: "decided_recent" } }, count(numbers.decided_recent || 0)),
@@ -172,6 +199,7 @@ export function renderMap(main, { live }) {
 
   const redraw = () => draw();
   live.addEventListener("activity", redraw);
+  alerts.addEventListener("change", redraw);
   let drawnWidth = 0;
   const resize = new ResizeObserver(() => {
     if (Math.abs(mapBox.clientWidth - drawnWidth) > 16) {
@@ -184,5 +212,6 @@ export function renderMap(main, { live }) {
     alive = false;
     resize.disconnect();
     live.removeEventListener("activity", redraw);
+    alerts.removeEventListener("change", redraw);
   };
 }

@@ -1,9 +1,11 @@
 // The parts of a campaign's report: its funnel, treated versus holdout over time, the
-// incrementality with its intervals, and the reasons offers were suppressed.
+// incrementality with its intervals, the reasons offers were suppressed, and the social
+// touchpoints that came before its conversions.
 
 import { legend, stepChart } from "../chart.js";
 import { h, s, scrollingTable } from "../dom.js";
-import { count, estimate, eur, number, percent, words } from "../format.js";
+import { CHANNELS } from "../body.js";
+import { count, duration, estimate, eur, number, percent, words } from "../format.js";
 import { stat } from "./parts.js";
 
 const FUNNEL_STEPS = [
@@ -316,5 +318,68 @@ export function incrementalityView(incrementality) {
           inc.notes.map((n) => h("li", {}, n)),
         )
       : null,
+  );
+}
+
+const SOCIAL_GROUPS = [
+  ["treated", "Treated (sent an offer)"],
+  ["control", "Holdout (not sent)"],
+  ["offer_driven", "Booked with the offer"],
+];
+const TOUCHPOINTS = [
+  ["mention", "Mention"],
+  ["reply", "Reply"],
+  ["click", "Click"],
+];
+
+/** How many of each group's conversions followed a social touchpoint of the customer. */
+export function socialView(social) {
+  const names = new Map(CHANNELS);
+  const channels = (social.channels || []).map((c) => names.get(c) || c).join(" or ");
+  const cell = (metric, text) => h("td", { class: "num", dataset: { metric } }, text);
+  const rows = SOCIAL_GROUPS.filter(([key]) => social[key]).map(([key, label]) => {
+    const split = social[key];
+    const kinds = split.by_touchpoint || {};
+    const share = split.conversions ? ` (${percent(split.after_social / split.conversions)})` : "";
+    return h(
+      "tr",
+      { dataset: { group: key } },
+      h("th", { scope: "row" }, label),
+      cell(`social-${key}-conversions`, count(split.conversions)),
+      cell(`social-${key}-after-social`, `${count(split.after_social)}${share}`),
+      TOUCHPOINTS.map(([kind]) => cell(`social-${key}-${kind}`, count(kinds[kind] || 0))),
+    );
+  });
+  return h(
+    "div",
+    {},
+    scrollingTable(
+      "Social touchpoints",
+      h(
+        "table",
+        { class: "data compact", id: "social-table" },
+        h("caption", { class: "visually-hidden" }, "Conversions after a social touchpoint, by group"),
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            h("th", { scope: "col" }, "Group"),
+            h("th", { scope: "col", class: "num" }, "Conversions"),
+            h("th", { scope: "col", class: "num" }, "After a social touchpoint"),
+            TOUCHPOINTS.map(([, text]) => h("th", { scope: "col", class: "num" }, text)),
+          ),
+        ),
+        h("tbody", {}, rows),
+      ),
+    ),
+    h(
+      "p",
+      { class: "fineprint", id: "social-explained" },
+      `Conversions whose booking came within ${duration(social.window)} after a social touchpoint of the customer: `,
+      `a post mentioning us, a port or a route, or a reply to or click on an offer${channels ? ` on ${channels}` : ""}; `,
+      "one conversion can count under several kinds.",
+    ),
   );
 }
