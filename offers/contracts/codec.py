@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from offers.contracts.base import SCHEMA_VERSION, Event, ValidationClock
 from offers.contracts.dead_letter import DeadLetter, RejectedField
-from offers.contracts.events import EVENT_TYPES
+from offers.contracts.events import EVENT_TYPES, LISTENING_EVENT_TYPES
 from offers.errors import ContractError, FieldError
 
 MAX_RECORD_BYTES = 64 * 1024
@@ -38,7 +38,11 @@ MAX_DEAD_LETTER_BYTES = 1_000_000
 record (a character of the payload takes up to six bytes once escaped in JSON): up to
 Kafka's default message size, which :func:`to_dead_letter` never exceeds. A reader of
 the dead-letter topic (``expected=DeadLetter``) accepts records up to this size."""
-_ALL_TYPES: dict[str, type[Event]] = {**EVENT_TYPES, DeadLetter.TYPE: DeadLetter}
+_ALL_TYPES: dict[str, type[Event]] = {
+    **EVENT_TYPES,
+    **LISTENING_EVENT_TYPES,
+    DeadLetter.TYPE: DeadLetter,
+}
 _FIELD_PREFIX = re.compile(r"^(?:Value error, )?([a-z_][a-z0-9_]*): (.+)$", re.DOTALL)
 
 

@@ -536,5 +536,5 @@ EVENT_TYPES: dict[str, type[Event]] = {
 LISTENING_EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls for cls in (SocialMention, SocialAggregate, SocialAlert)
 }
-"""The events social listening derives from posts, for its own topics
-(:mod:`streams.listening.records` reads them)."""
+"""The events social listening derives from posts, for its own topics;
+:func:`offers.contracts.decode` reads them as it reads every other event."""
