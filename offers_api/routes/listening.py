@@ -9,13 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
+from offers.campaigns import network
 from offers.contracts import ListeningWindow, SocialAggregate, SocialAlert
 from offers.contracts.events import AlertState
 from offers.errors import ContractError, FieldError
 from offers_api.deps import Analyst, StateDep
 from offers_api.schemas import ListeningAggregatePublic, ListeningAlertPublic
-from simulators.ports import PORTS
-from simulators.routes import all_routes
 
 router = APIRouter(prefix="/v1/listening", tags=["listening"])
 
@@ -37,9 +36,9 @@ def checked_subject(subject: str) -> str:
             ]
         )
     port, route = match.group("port"), match.group("route")
-    if port is not None and port not in {p.code for p in PORTS}:
+    if port is not None and network.port(port) is None:
         raise ContractError([FieldError("subject", f"{port} is not a port of the network")])
-    if route is not None and route not in {r.route_id for r in all_routes()}:
+    if route is not None and route not in network.route_ids():
         raise ContractError([FieldError("subject", f"{route} is not a route of the network")])
     return subject
 
