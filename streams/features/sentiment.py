@@ -64,8 +64,12 @@ _GERMAN_NEGATIONS = (
 _LOCK = threading.Lock()
 
 
+@lru_cache(maxsize=4_096)
 def sentiment(text: str, language: str) -> float:
-    """Sentiment of ``text`` written in ``language`` (it, en, de, fr), from -1 to 1."""
+    """Sentiment of ``text`` written in ``language`` (it, en, de, fr), from -1 to 1.
+
+    A worker scores each post in four places (its features, its mentions, the trigger and
+    the complaint check), so the latest scores are kept: the same post is scored once."""
     try:
         scorer = _scorer_of(language)
         score = scorer(text[:MAX_CHARS]) if text else 0.0
