@@ -151,14 +151,15 @@ def fold_campaign(
     seen = _collect(campaign_id, events)
     bookings = [b for ref, b in seen.bookings.items() if ref not in seen.cancelled]
     timelines = _timelines(bookings)
-    funnel = _funnel(campaign_id, seen, bookings, timelines, attribution_window, discount)
+    with_offer = _offer_bookings(seen, bookings)
+    funnel = _funnel(campaign_id, seen, with_offer, timelines, attribution_window, discount)
     groups = _groups(seen, timelines, attribution_window)
     social = SocialAttribution(
         window=attribution_window,
         channels=SOCIAL_CHANNELS,
         treated=seen.touchpoints.split(groups.treated_conversions, attribution_window),
         control=seen.touchpoints.split(groups.control_conversions, attribution_window),
-        offer_driven=seen.touchpoints.split(_offer_conversions(seen, bookings), attribution_window),
+        offer_driven=seen.touchpoints.split(_offer_conversions(with_offer), attribution_window),
     )
     return CampaignTally(
         funnel=funnel,
@@ -261,7 +262,7 @@ def _first_booked_within(
 def _funnel(
     campaign_id: str,
     seen: _Seen,
-    bookings: list[BookingEvent],
+    with_offer: list[BookingEvent],
     timelines: dict[str, _Timeline],
     window: timedelta,
     discount: DiscountTerms,
@@ -270,8 +271,7 @@ def _funnel(
     for decision in seen.decisions.values():
         by_outcome[decision.outcome].append(decision)
     sent = {d.decision_id for d in by_outcome[DecisionOutcome.SEND]}
-    redeemed_with = [b for b in bookings if b.offer_decision_id in sent]
-    prices = [b.price_eur or 0.0 for b in redeemed_with]
+    prices = [b.price_eur or 0.0 for b in with_offer]
     reasons = Counter(d.reason for d in by_outcome[DecisionOutcome.SUPPRESSED])
     return Funnel(
         campaign_id=campaign_id,
@@ -288,7 +288,7 @@ def _funnel(
         delivered=_count_with(sent, seen.deliveries, DeliveryState.DELIVERED),
         clicked=_count_with(sent, seen.responses, ResponseAction.CLICK),
         redeemed=_count_with(sent, seen.responses, ResponseAction.REDEEM),
-        converted=len({b.offer_decision_id for b in redeemed_with}),
+        converted=len({b.offer_decision_id for b in with_offer}),
         revenue_eur=fsum(prices),
         discount_cost_eur=fsum(discount.cost_of(p) for p in prices),
     )
@@ -345,14 +345,23 @@ def _groups(seen: _Seen, timelines: dict[str, _Timeline], window: timedelta) -> 
     )
 
 
-def _offer_conversions(seen: _Seen, bookings: list[BookingEvent]) -> list[tuple[str, datetime]]:
-    """Each sent decision with a booking carrying its id, at the first such booking: the
-    conversions the funnel counts in ``converted``."""
+def _offer_bookings(seen: _Seen, bookings: list[BookingEvent]) -> list[BookingEvent]:
+    """The bookings made with one of the campaign's offers: carrying a sent decision's id."""
+    sent = {
+        decision_id
+        for decision_id, decision in seen.decisions.items()
+        if decision.outcome is DecisionOutcome.SEND
+    }
+    return [b for b in bookings if b.offer_decision_id in sent]
+
+
+def _offer_conversions(with_offer: list[BookingEvent]) -> list[tuple[str, datetime]]:
+    """Each sent decision with a booking carrying its id (of ``with_offer``), at the first
+    such booking: the conversions the funnel counts in ``converted``."""
     first: dict[str, BookingEvent] = {}
-    for booking in bookings:
-        decision = seen.decisions.get(booking.offer_decision_id or "")
-        if decision is not None and decision.outcome is DecisionOutcome.SEND:
-            _keep_earliest(first, decision.decision_id, booking)
+    for booking in with_offer:
+        assert booking.offer_decision_id is not None
+        _keep_earliest(first, booking.offer_decision_id, booking)
     return [(booking.customer_id, booking.event_time) for booking in first.values()]
 
 
