@@ -243,6 +243,16 @@ class NetworkPublic(BaseModel):
     routes: list[RoutePublic] = Field(description="Both directions of every service.")
 
 
+class CampaignPresetPublic(BaseModel):
+    """A campaign a marketer can start from."""
+
+    id: str
+    label: str = Field(description="Its name and what it reacts to.")
+    body: dict[str, Any] = Field(
+        description="A body for POST /v1/campaigns, scheduled from the current hour for 30 days."
+    )
+
+
 class PortActivityPublic(BaseModel):
     """Decisions at one port (that of their trigger)."""
 

@@ -1,5 +1,6 @@
-"""What the marketers' page shows of the engine at work: the operator's network, and the
-live activity on it (:mod:`offers_api.web.activity`) as a snapshot or as a stream.
+"""What the marketers' page shows of the engine at work: the operator's network, the
+campaigns a new one starts from, and the live activity on it
+(:mod:`offers_api.web.activity`) as a snapshot or as a stream.
 
 The stream is ``text/event-stream`` read with ``fetch`` (the page sends its bearer token,
 which ``EventSource`` cannot): an ``activity`` event with the snapshot at once and again
@@ -18,15 +19,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import TypeAdapter
 
-from offers_api.deps import Analyst, StateDep
+from offers.campaigns.presets import presets
+from offers_api.deps import Analyst, Marketer, StateDep
 from offers_api.schemas import (
     ActivityPublic,
+    CampaignPresetPublic,
     CampaignStatePublic,
     NetworkPublic,
     PortPublic,
@@ -41,6 +45,8 @@ router = APIRouter(prefix="/v1")
 
 TICK_S = 1.0
 """How often the stream looks for a change."""
+PRESET_DAYS = 30
+"""How long the presets' schedules run from the current hour."""
 KEEP_ALIVE_S = 15.0
 KEEP_ALIVE = ": keep-alive\n\n"
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -81,6 +87,15 @@ def operator_network() -> NetworkPublic:
 def network(principal: Analyst) -> NetworkPublic:
     """The operator's ports (with their geofences) and routes, both directions."""
     return operator_network()
+
+
+@router.get("/campaign-presets", response_model=list[CampaignPresetPublic], tags=["campaigns"])
+def campaign_presets(principal: Marketer) -> list[CampaignPresetPublic]:
+    """The campaigns a new one can start from (:mod:`offers.campaigns.presets`), each
+    scheduled from the current hour (UTC) for 30 days."""
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    found = presets(start, start + timedelta(days=PRESET_DAYS))
+    return [CampaignPresetPublic.model_validate(preset) for preset in found]
 
 
 @router.get("/activity", response_model=ActivityPublic, tags=["activity"])

@@ -32,7 +32,8 @@ from playwright.sync_api import (
 )
 
 from models.registry import ModelRegistry
-from offers.demo_setup import engine_settings, fare_drop_alert
+from offers.campaigns.presets import fare_drop_alert
+from offers.demo_setup import engine_settings
 from offers.roles import Role
 from offers.settings import Settings
 from offers.stack import LocalStack

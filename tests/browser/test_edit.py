@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from offers.demo_setup import quote_comeback
+from offers.campaigns.presets import quote_comeback
 from offers.roles import Role
 from tests.browser.conftest import OpenPage, Screenshot, WebApp
 from tests.browser.pages import go, sign_in

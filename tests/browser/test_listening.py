@@ -15,9 +15,9 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from offers.campaigns.presets import fare_drop_alert
 from offers.contracts import SocialAlert
 from offers.contracts.events import AlertState
-from offers.demo_setup import fare_drop_alert
 from offers.roles import Role
 from offers.stack.kafka import create_topics
 from offers.topics import LISTENING_TOPICS

@@ -14,13 +14,13 @@ from typing import Any
 from redis import Redis
 
 from offers.campaigns import CampaignStatus, LifecycleAction
+from offers.campaigns.presets import demo_campaigns
 from offers.closed_loop import CampaignResult, Loop, closed_loop, loop_report
 from offers.contracts import DecisionOutcome, OfferDecision
 from offers.demo import prepare_state, read_decisions, settle
 from offers.demo_setup import (
     DEMO_ACTOR,
     PlacedCampaigns,
-    demo_campaigns,
     partition_ends,
     wait_worker_holds,
 )

@@ -432,6 +432,7 @@ TABLE: dict[tuple[str, str], ByRole | ByProof] = {
         DATA_SCIENTISTS, 200, model_call("POST", "/v1/models/{v2}/shadow")
     ),
     ("GET", "/v1/network"): ByRole(ANALYSTS, 200, plain("GET", "/v1/network")),
+    ("GET", "/v1/campaign-presets"): ByRole(MARKETERS, 200, plain("GET", "/v1/campaign-presets")),
     ("GET", "/v1/activity"): ByRole(ANALYSTS, 200, plain("GET", "/v1/activity")),
     ("GET", "/v1/activity/stream"): ByRole(
         ANALYSTS, 200, lambda world: Call("GET", "/v1/activity/stream", stream=True)

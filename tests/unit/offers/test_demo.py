@@ -22,12 +22,12 @@ from offers.campaigns import (
     new_campaign_id,
     transition,
 )
+from offers.campaigns.presets import demo_campaigns
 from offers.contracts import Channel, Language, OfferDecision, Trigger
 from offers.demo_setup import (
     DEMO_ACTOR,
     PlacedCampaigns,
     campaign_period,
-    demo_campaigns,
     engine_settings,
     place_campaigns,
     reusable,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from offers.campaigns import CampaignStatus
+from offers.campaigns import CampaignCreate, CampaignStatus
 from offers.roles import Role
 from offers.settings import Settings
 from offers_api.credentials import InMemoryApiKeyStore
@@ -102,6 +102,43 @@ def test_no_credentials_is_401(client: TestClient, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+# The presets of a new campaign
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [(Role.CUSTOMER, 403), (Role.DATA_SCIENTIST, 403), (Role.MARKETER, 200), (Role.ADMIN, 200)],
+)
+def test_marketers_and_admins_may_read_the_presets(
+    client: TestClient, settings: Settings, role: Role, status: int
+) -> None:
+    response = client.get("/v1/campaign-presets", headers=bearer(settings, "u-marta", role))
+    assert response.status_code == status, response.text
+
+
+def test_the_presets_are_the_demos_campaigns_scheduled_from_this_hour(
+    client: TestClient, settings: Settings
+) -> None:
+    before = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    marketer = bearer(settings, "u-marta", Role.MARKETER)
+    response = client.get("/v1/campaign-presets", headers=marketer)
+    after = datetime.now(UTC)
+
+    found = response.json()
+    assert [p["id"] for p in found] == ["quote_comeback", "port_welcome", "fare_drop_alert"]
+    assert [p["body"]["name"] for p in found] == [
+        "Come back to your quote",
+        "Port welcome",
+        "Fare drop alert",
+    ]
+    for preset in found:
+        body = CampaignCreate.model_validate(preset["body"])
+        assert before <= body.schedule.start <= after
+        assert body.schedule.start.minute == body.schedule.start.second == 0
+        assert body.schedule.end - body.schedule.start == timedelta(days=30)
+        assert {t.language for t in body.templates} == {"it", "en", "de", "fr"}
 
 
 # The network

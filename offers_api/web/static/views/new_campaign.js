@@ -1,7 +1,6 @@
-// A new campaign: a form started from a preset, sent as a draft.
+// A new campaign: a form started from a preset (GET /v1/campaign-presets), sent as a draft.
 
 import { api } from "../api.js";
-import { presets } from "../body.js";
 import { announce, h, replace } from "../dom.js";
 import { loadNetwork } from "../network.js";
 import { campaignForm } from "./campaign_form.js";
@@ -32,8 +31,16 @@ export function renderNewCampaign(main, { navigate }) {
       if (error.name === "AuthError") return;
       problem = `The ports and routes could not be loaded (${error.message}); give them in the JSON.`;
     }
+    let choices;
+    try {
+      choices = await api.get("/v1/campaign-presets");
+    } catch (error) {
+      if (error.name === "AuthError" || !alive) return;
+      const why = `The templates could not be loaded (${error.message}): reload the page.`;
+      replace(holder, notice(why, "warning"));
+      return;
+    }
     if (!alive) return;
-    const choices = presets(network);
     const picker = h(
       "select",
       { id: "preset" },
