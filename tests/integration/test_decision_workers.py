@@ -120,7 +120,11 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DayRun]:
             }
         )
         apply_feature_repo(settings)
-        start = (datetime.now(UTC) - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+        # a whole UTC day, whatever the hour the test runs at: the day's port entries
+        # without location consent, searches and posts do not depend on it
+        start = (datetime.now(UTC) - timedelta(days=2)).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
         campaign = active_campaign(settings, every_trigger_wire(start, days=1))
         events = list(World(WorldConfig(seed=11, customers=1_000, start=start, days=1)).events())
         customers = sorted({e.customer_id for e in events if hasattr(e, "customer_id")})
