@@ -59,8 +59,9 @@ def agents(app: FakeApp, metrics: StreamMetrics | None = None) -> ListeningAgent
 
 
 def count(listening: ListeningAgents, t: float, text: str, n: int) -> None:
+    """Count one post's mentions, each a batch of its own."""
     for mention in mentions_of(make_post(t, text, language="en", event_id=f"post-{n}")):
-        asyncio.run(listening.count(mention))
+        asyncio.run(listening.count_records([Message(encode(mention))]))
 
 
 def alerts(app: FakeApp) -> list[SocialAlert]:
@@ -126,13 +127,8 @@ def route_mention() -> SocialMention:
 def test_an_unreadable_mention_is_dead_lettered_and_the_next_one_counted() -> None:
     app = FakeApp()
     listening = agents(app)
-    asyncio.run(listening.count_record(Message(b"{not json")))
-    (mention,) = [
-        m
-        for m in mentions_of(make_post(0, COMPLAINT, language="en"))
-        if m.subject == "route:LIV-OLB"
-    ]
-    asyncio.run(listening.count_record(Message(encode(mention))))
+    mention = route_mention()
+    asyncio.run(listening.count_records([Message(b"{not json"), Message(encode(mention))]))
     (letter,) = dead_letters(app)
     assert (letter.stage, letter.source_topic, letter.source_offset) == (
         "decode",
@@ -158,7 +154,7 @@ def test_a_mention_whose_counting_fails_is_dead_lettered_and_the_agent_goes_on(
         raise RuntimeError("a defect")
 
     monkeypatch.setattr(listening, "count", broken)
-    asyncio.run(listening.count_record(Message(encode(mention))))
+    asyncio.run(listening.count_records([Message(encode(mention))]))
     (letter,) = dead_letters(app)
     assert letter.stage == "listening" and "a defect" in letter.reason
 
@@ -176,3 +172,44 @@ def test_a_post_whose_mentions_fail_is_dead_lettered(monkeypatch: pytest.MonkeyP
     (letter,) = dead_letters(app)
     assert (letter.stage, letter.source_topic) == ("listening", "events.social")
     assert "social.mentions" not in app.topics or not app.topics["social.mentions"].sent
+
+
+class CountingTable(dict[bytes, bytes]):
+    """A table that counts its writes (each a changelog record in a worker)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self.writes += 1
+        super().__setitem__(key, value)
+
+
+def latest_by_key(sent: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
+    return dict(sent)
+
+
+def test_a_batch_writes_each_subject_once_and_ends_where_one_mention_at_a_time_does() -> None:
+    posts = [make_post(30 * n, COMPLAINT, language="en", event_id=f"post-{n}") for n in range(8)]
+    messages = [Message(encode(m)) for post in posts for m in mentions_of(post)]
+    messages.append(messages[0])  # a redelivered mention
+
+    one_at_a_time = FakeApp()
+    single = agents(one_at_a_time)
+    for message in messages:
+        asyncio.run(single.count_records([message]))
+
+    tables = {name: CountingTable() for name in ("listening_windows", "listening_alerts")}
+    batched = FakeApp(tables=dict(tables))
+    asyncio.run(agents(batched).count_records(messages))
+
+    subjects = {"port:LIV", "port:OLB", "route:LIV-OLB"}
+    assert {key.decode() for key in tables["listening_windows"]} == subjects
+    assert tables["listening_windows"].writes == len(subjects)
+    assert tables["listening_alerts"].writes == len(subjects)
+    assert batched.tables == one_at_a_time.tables
+    sent = batched.topics["social.aggregates"].sent
+    assert len(sent) == len(subjects) * 3  # each subject's 15-minute, hour and day window
+    assert latest_by_key(sent) == latest_by_key(one_at_a_time.topics["social.aggregates"].sent)
+    assert alerts(batched) == alerts(one_at_a_time) != []
