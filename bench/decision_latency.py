@@ -246,7 +246,9 @@ def _engine_flushes(*engines: WorkerProcess) -> tuple[float, float]:
     count = seconds = 0.0
     for engine in engines:
         metrics = engine.metrics()
-        for (name, _), value in metrics.items():
+        for (name, labels), value in metrics.items():
+            if ("store", "online") not in labels:
+                continue
             if name == "offers_feature_flush_seconds_count":
                 count += value
             elif name == "offers_feature_flush_seconds_sum":

@@ -218,9 +218,10 @@ def _worker_run(settings: Settings, total: int, stall_s: float) -> WorkerRun:
         for (t0, c0), (t1, c1) in zip(samples[first:done], samples[first + 1 : done], strict=False)
     ]
     rate = (events - start_count) / (caught_up - start_t)
-    flushes = _sum(metrics, "offers_feature_flush_seconds_count")
-    under_1s = _sum(metrics, "offers_feature_flush_seconds_bucket", (("le", "1.0"),))
-    flush_s = _sum(metrics, "offers_feature_flush_seconds_sum")
+    online = (("store", "online"),)
+    flushes = _sum(metrics, "offers_feature_flush_seconds_count", online)
+    under_1s = _sum(metrics, "offers_feature_flush_seconds_bucket", (("le", "1.0"), *online))
+    flush_s = _sum(metrics, "offers_feature_flush_seconds_sum", online)
     rows = _sum(metrics, "offers_feature_rows_written_total")
     return WorkerRun(
         events=int(events),
@@ -306,11 +307,12 @@ def _batches(rows: list[tuple[str, Row | None]], batch_events: int) -> list[Batc
 def _feast_write_only(batches: list[Batches], settings: Settings) -> float:
     """Rows per second written by the worker's Feast writer, the store built beforehand."""
     write = FeastWriter(settings)
-    write({})
+    write.online({})
     rows = sum(len(part) for batch in batches for part in batch.values())
     started = time.perf_counter()
     for batch in batches:
-        write(batch)
+        write.online(batch)
+        write.offline(batch)
     return rows / (time.perf_counter() - started)
 
 

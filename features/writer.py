@@ -14,7 +14,9 @@ push sources, with that work done once:
 - the online rows are written by Feast's own Redis online store
   (``RedisOnlineStore.online_write_batch``: its key layout, its TTL, its ``skip_dedup``);
 - the offline rows are appended as a new parquet part of the view's log
-  (:func:`features.sources.write_offline_rows`).
+  (:func:`features.sources.write_offline_rows`), with the online rows or on their own
+  (:meth:`FeatureWriter.write_offline`: the stream processor writes its parts less often
+  than its online rows).
 
 The online store gets only the last row of each key in a batch (rows are in the order they
 were computed, so that row is the key's current one); the offline log gets every row.
@@ -132,24 +134,17 @@ class FeatureWriter:
     ) -> None:
         """One micro-batch of a push source: the offline log first (a retried batch may
         then repeat a log row, the same values at the same event time, harmless to
-        point-in-time joins, but never miss one), then the online store.
+        point-in-time joins, but never miss one), then the online store; with
+        ``to_offline`` false, the online store only.
 
         Each row has the view's join key, every field of the view and ``event_timestamp``
         (a timezone-aware datetime or epoch seconds); other keys are ignored."""
-        write = self._views.get(push_source_name)
-        if write is None:
-            raise FeatureRepoError(f"unknown push source {push_source_name!r}")
+        write, stamps = self._checked(push_source_name, rows)
         if not rows:
             return
-        spec = write.spec
-        wanted = spec.column_names
-        for row in rows:
-            if len(row) < len(wanted) or not all(name in row for name in wanted):
-                missing = [name for name in wanted if name not in row]
-                raise FeatureRepoError(f"rows of {spec.name} lack {', '.join(missing)}")
-        stamps = [timestamp_of(row[EVENT_TIMESTAMP]) for row in rows]
         if to_offline:
-            write_offline_rows(spec, write.offline_dir, rows, stamps)
+            write_offline_rows(write.spec, write.offline_dir, rows, stamps)
+        spec = write.spec
         # the online store keeps one row per key: the batch's last one for that key
         latest = {row[spec.join_key]: i for i, row in enumerate(rows)}
         join_keys = [spec.join_key]
@@ -163,6 +158,28 @@ class FeatureWriter:
             for key, i in latest.items()
         ]
         self._online.online_write_batch(self._config, write.view, data, None)
+
+    def write_offline(self, push_source_name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Rows of a push source appended to its view's offline log only (one new part),
+        for a caller that wrote them online already; rows as :meth:`write` takes them."""
+        write, stamps = self._checked(push_source_name, rows)
+        if rows:
+            write_offline_rows(write.spec, write.offline_dir, rows, stamps)
+
+    def _checked(
+        self, push_source_name: str, rows: Sequence[Mapping[str, Any]]
+    ) -> tuple[ViewWrite, list[datetime]]:
+        """The push source's view, and the event time of each row, which must have every
+        column of the view."""
+        write = self._views.get(push_source_name)
+        if write is None:
+            raise FeatureRepoError(f"unknown push source {push_source_name!r}")
+        wanted = write.spec.column_names
+        for row in rows:
+            if len(row) < len(wanted) or not all(name in row for name in wanted):
+                missing = [name for name in wanted if name not in row]
+                raise FeatureRepoError(f"rows of {write.spec.name} lack {', '.join(missing)}")
+        return write, [timestamp_of(row[EVENT_TIMESTAMP]) for row in rows]
 
 
 def _view_write(store: FeatureStore, spec: ViewSpec) -> ViewWrite:

@@ -218,6 +218,16 @@ class Settings(BaseSettings):
             "to be written to Feast."
         ),
     )
+    feature_offline_flush_ms: int = Field(
+        2_000,
+        ge=10,
+        le=600_000,
+        description=(
+            "OFFERS_FEATURE_OFFLINE_FLUSH_MS: how often the rows written to the online store "
+            "are appended to the offline log (one parquet part per view); an event is "
+            "acknowledged once its row is in both."
+        ),
+    )
     worker_session_timeout_seconds: float = Field(
         10.0,
         ge=2.0,

@@ -34,7 +34,9 @@ class StreamMetrics:
         )
         self.flush_seconds = Histogram(
             "offers_feature_flush_seconds",
-            "Time to write one micro-batch of feature rows to Feast.",
+            "Time to write one micro-batch of feature rows to Feast, by store (the online "
+            "store, the offline log).",
+            ["store"],
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
             registry=self.registry,
         )

@@ -146,6 +146,7 @@ def create_app(settings: Settings, writer: Writer | None = None) -> StreamApp:
         writer or FeastWriter(settings),
         max_events=settings.feature_batch_rows,
         interval_s=settings.feature_flush_ms / 1000,
+        offline_interval_s=settings.feature_offline_flush_ms / 1000,
         metrics=metrics,
     )
     erasures = follow_erasures(app, settings)

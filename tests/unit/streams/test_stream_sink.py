@@ -10,24 +10,34 @@ from typing import Any
 
 from streams.features.rows import Row
 from streams.metrics import StreamMetrics
-from streams.sink import Batches, FeatureSink
+from streams.sink import OFFLINE_BACKLOG, Batches, FeatureSink
 
 
 class RecordingWriter:
-    """Records each batch it writes; fails its first ``failures`` calls."""
+    """Records each batch it writes online (``batches``) and offline (``logged``); fails
+    its first ``failures`` online writes."""
 
     def __init__(self, failures: int = 0) -> None:
         self.failures = failures
         self.attempts = 0
         self.batches: list[dict[str, list[Row]]] = []
+        self.logged: list[dict[str, list[Row]]] = []
         self._lock = threading.Lock()
 
-    def __call__(self, batches: Batches) -> None:
+    def online(self, batches: Batches) -> None:
         with self._lock:
             self.attempts += 1
             if self.attempts <= self.failures:
                 raise ConnectionError("feature store unavailable")
-            self.batches.append({source: list(rows) for source, rows in batches.items()})
+            self.batches.append(copied(batches))
+
+    def offline(self, batches: Batches) -> None:
+        with self._lock:
+            self.logged.append(copied(batches))
+
+
+def copied(batches: Batches) -> dict[str, list[Row]]:
+    return {source: list(rows) for source, rows in batches.items()}
 
 
 class Acks:
@@ -50,7 +60,13 @@ def row(n: int) -> Row:
 
 def sink_for(writer: RecordingWriter, **options: Any) -> tuple[FeatureSink, StreamMetrics]:
     metrics = StreamMetrics()
-    options = {"max_events": 100, "interval_s": 60.0, "max_backoff_s": 0.01, **options}
+    options = {
+        "max_events": 100,
+        "interval_s": 60.0,
+        "offline_interval_s": 60.0,
+        "max_backoff_s": 0.01,
+        **options,
+    }
     return FeatureSink(writer, metrics=metrics, **options), metrics
 
 
@@ -116,7 +132,7 @@ def test_events_without_rows_are_acked_without_a_write() -> None:
     run(scenario)
 
 
-def test_reaching_max_events_flushes_from_add() -> None:
+def test_reaching_max_events_writes_online_and_acks_after_the_offline_log() -> None:
     writer = RecordingWriter()
     acks = Acks(writer)
     sink, _ = sink_for(writer, max_events=3)
@@ -126,8 +142,47 @@ def test_reaching_max_events_flushes_from_add() -> None:
         await sink.add("location", None, acks("e2"))
         assert writer.batches == [] and sink.pending == 2
         await sink.add("location", row(3), acks("e3"))
-        assert writer.batches == [{"location": [row(1), row(3)]}]
+        assert writer.batches == [{"location": [row(1), row(3)]}] and sink.writes == 1
+        assert writer.logged == [] and acks.done == [] and sink.pending == 3
+        await sink.flush()
+        assert writer.logged == [{"location": [row(1), row(3)]}]
         assert acks.done == [("e1", 1), ("e2", 1), ("e3", 1)] and sink.pending == 0
+        await sink.close()
+
+    run(scenario)
+
+
+def test_the_offline_log_gets_several_online_writes_at_once_on_its_interval() -> None:
+    writer = RecordingWriter()
+    acks = Acks(writer)
+    sink, _ = sink_for(writer, interval_s=0.01, offline_interval_s=0.3)
+
+    async def scenario() -> None:
+        await sink.add("location", row(1), acks("e1"))
+        await until(lambda: len(writer.batches) == 1)
+        await sink.add("social", row(2), acks("e2"))
+        await until(lambda: len(writer.batches) == 2)
+        assert writer.logged == [] and acks.done == []
+        await until(lambda: len(acks.done) == 2)
+        assert writer.logged == [{"location": [row(1)], "social": [row(2)]}]
+        assert acks.done == [("e1", 2), ("e2", 2)]
+        await sink.close()
+
+    run(scenario)
+
+
+def test_a_backlog_of_events_waiting_for_the_offline_log_writes_it() -> None:
+    writer = RecordingWriter()
+    acks = Acks(writer)
+    sink, _ = sink_for(writer, max_events=2)
+    n = 2 * OFFLINE_BACKLOG
+
+    async def scenario() -> None:
+        for i in range(n):
+            await sink.add("location", row(i), acks(f"e{i}"))
+        assert len(writer.batches) == OFFLINE_BACKLOG
+        assert writer.logged == [{"location": [row(i) for i in range(n)]}]
+        assert len(acks.done) == n and sink.pending == 0
         await sink.close()
 
     run(scenario)
@@ -136,7 +191,7 @@ def test_reaching_max_events_flushes_from_add() -> None:
 def test_interval_flushes_by_itself() -> None:
     writer = RecordingWriter()
     acks = Acks(writer)
-    sink, _ = sink_for(writer, interval_s=0.02)
+    sink, _ = sink_for(writer, interval_s=0.02, offline_interval_s=0.02)
 
     async def scenario() -> None:
         await sink.add("location", row(1), acks("e1"))
@@ -195,12 +250,12 @@ class GatedWriter(RecordingWriter):
         super().__init__()
         self.gate = threading.Event()
 
-    def __call__(self, batches: Batches) -> None:
+    def online(self, batches: Batches) -> None:
         with self._lock:
             self.attempts += 1
         self.gate.wait(timeout=1)
         with self._lock:
-            self.batches.append({source: list(rows) for source, rows in batches.items()})
+            self.batches.append(copied(batches))
 
 
 def test_close_during_an_interval_flush_acks_its_events() -> None:
