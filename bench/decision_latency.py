@@ -38,7 +38,10 @@ times, a step of the engine and one of the pass-through in turn (which goes firs
 alternates). Then each steps up from its last sustained rate of those, 1.5 times at a
 time, one step per rate, the two still alternating, until a step is not sustained, the
 next rate is one of ``--rates`` it did not sustain, the producer cannot keep the rate or
-``--max-rate`` is passed; its highest sustained rate is the last that was. With
+``--max-rate`` is passed; its highest sustained rate is the last that was. That rate
+is then held for ``--hold`` seconds (60 by default); if the longer step is not
+sustained, the rate 1.5 times lower is held, up to ``HOLD_TRIES`` rates: the rate held
+is the highest sustained for that long, the throughput the results report. With
 ``--workers 2`` (the default), a second engine worker then joins the first one's group
 (``engine_x2``: the partitions shared out between two processes), and the same steps
 and step-up are run for the pair.
@@ -121,6 +124,8 @@ SUSTAINED_SHARE = 0.97
 SUSTAINED_WITHIN_MS = 5_000
 SUSTAINED_P99_MS = 2_000.0
 STEP_UP = 1.5
+HOLD_TRIES = 3
+"""Rates held for ``--hold`` seconds, from the highest sustained one down."""
 DRAIN_S = 120.0
 DRAIN_IDLE_S = 20.0
 WARMUP_RATE = 20.0
@@ -805,7 +810,41 @@ def _highest(
             else:
                 result["rate"] = rate
         turn += 1
+    for pipeline in pipelines:
+        _hold(bench, pipeline, highest[pipeline.name], steps, args.hold)
     return highest
+
+
+def _hold(
+    bench: Bench,
+    pipeline: Pipeline,
+    result: dict[str, Any],
+    steps: dict[float, dict[str, list[Step]]],
+    seconds: float,
+) -> None:
+    """Hold the pipeline's highest sustained rate for ``seconds``, then lower rates (1.5
+    times at a time) until one is sustained that long: ``result["held"]`` gets the rate
+    held (None if none was) and each try's rate, p99, largest lag and verdict. The
+    steps are not added to ``steps``' rates, which are those of ``--seconds``."""
+    rate = result["rate"]
+    tries: list[dict[str, Any]] = []
+    held = None
+    while rate is not None and len(tries) < HOLD_TRIES and rate > 0:
+        step = bench.step(pipeline, rate, seconds)
+        tries.append(
+            {
+                "rate": rate,
+                "p99_ms": step.p99_ms,
+                "lag_max": step.lag_max,
+                "lag_end": step.lag_end,
+                "sustained": step.sustained,
+            }
+        )
+        if step.sustained:
+            held = rate
+            break
+        rate = float(round(rate / STEP_UP))
+    result["held"] = {"seconds": seconds, "rate": held, "tries": tries}
 
 
 def _by_rate(steps: dict[float, dict[str, list[Step]]]) -> list[dict[str, Any]]:
@@ -874,11 +913,20 @@ def _print_tables(rows: list[dict[str, Any]], highest: dict[str, dict[str, Any]]
         ]
         print(f"| {row['rate']:g} | {' | '.join(cells)} |")
     print()
-    print("| highest sustained rate | events/s | stopped by |")
-    print("| --- | ---: | --- |")
+    print("| highest sustained rate | events/s | stopped by | held | tries (p99 ms, lag max) |")
+    print("| --- | ---: | --- | ---: | --- |")
     for name, result in highest.items():
-        rate = result["rate"]
-        print(f"| {name} | {'none' if rate is None else f'{rate:g}'} | {result['stopped']} |")
+        rate, held = result["rate"], result.get("held") or {}
+        tries = ", ".join(
+            f"{t['rate']:g}/s {'yes' if t['sustained'] else 'no'} "
+            f"({_cell(t['p99_ms'], digits=0)}, {_cell(t['lag_max'], digits=0)})"
+            for t in held.get("tries", [])
+        )
+        held_rate = "none" if held.get("rate") is None else f"{held['rate']:g}"
+        print(
+            f"| {name} | {'none' if rate is None else f'{rate:g}'} | {result['stopped']} "
+            f"| {held_rate} for {held.get('seconds', 0):g} s | {tries or '–'} |"
+        )
     if any(ENGINE_X2 in row for row in rows):
         print()
         print(
@@ -1012,6 +1060,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=5_000)
     parser.add_argument("--repeats", type=int, default=1, help="steps per fixed rate")
     parser.add_argument("--max-rate", type=float, default=3_000.0, help="of the step-up")
+    parser.add_argument(
+        "--hold", type=float, default=60.0, help="seconds the highest sustained rate is held"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--profile", type=Path, default=None, help="directory of py-spy profiles of the engine"

@@ -145,3 +145,14 @@ def test_the_report_names_the_machine_each_target_and_each_failure() -> None:
     assert report.count("| not measured | – |") == len(TARGETS) - 1
     assert "| scoring table |" in report
     assert "Redis did not start" in report
+
+
+def test_the_throughput_is_the_rate_held_for_the_hold_when_there_was_one() -> None:
+    results = {"decision_latency": decision_latency(800.0, 1_200.0, [row(50, 4.0)])}
+    highest = results["decision_latency"]["highest_sustained"]
+    highest["engine"]["held"] = {"seconds": 60, "rate": 533.0, "tries": []}
+    highest["passthrough"]["held"] = {"seconds": 60, "rate": None, "tries": []}
+    assert outcome(results, "Sustained throughput") == Outcome("533 events/s", False)
+    assert outcome(results, "... and >= 50 %") == NOT_MEASURED
+    highest["passthrough"]["held"]["rate"] = 1_200.0
+    assert outcome(results, "... and >= 50 %") == Outcome("44% (533 of 1,200 events/s)", False)
