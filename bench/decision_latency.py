@@ -35,9 +35,10 @@ workers commit every few seconds, so some lag is always left).
 
 After a warm-up step of each (not reported): at each rate of ``--rates``, ``--repeats``
 times, a step of the engine and one of the pass-through in turn (which goes first
-alternates). Then each steps up from its last sustained rate of those, 1.5 times at a
-time, one step per rate, the two still alternating, until a step is not sustained, the
-next rate is one of ``--rates`` it did not sustain, the producer cannot keep the rate or
+alternates); a pipeline skips the rates above twice the first it did not sustain.
+Then each steps up from its last sustained rate of those, 1.5 times at a time, one
+step per rate, the two still alternating, until a step is not sustained, the next rate
+is one of ``--rates`` it did not sustain, the producer cannot keep the rate or
 ``--max-rate`` is passed; its highest sustained rate is the last that was. That rate
 is then held for ``--hold`` seconds (60 by default); if the longer step is not
 sustained, the rate 1.5 times lower is held, up to ``HOLD_TRIES`` rates: the rate held
@@ -126,6 +127,9 @@ SUSTAINED_P99_MS = 2_000.0
 STEP_UP = 1.5
 HOLD_TRIES = 3
 """Rates held for ``--hold`` seconds, from the highest sustained one down."""
+SKIP_ABOVE = 2.0
+"""A pipeline skips the rates of ``--rates`` above this many times the first it did not
+sustain (its backlog would hold up the steps after for minutes)."""
 DRAIN_S = 120.0
 DRAIN_IDLE_S = 20.0
 WARMUP_RATE = 20.0
@@ -1023,11 +1027,16 @@ def _measure(
     for p, before in zip(pipelines, idle, strict=True):
         warmup[f"{p.name}_idle_cpu_percent"] = round(100 * (_cpu_s(*p.pids) - before) / IDLE_S, 1)
     steps: dict[float, dict[str, list[Step]]] = {}
+    failed: dict[str, float] = {}
     for repeat in range(args.repeats):
         for i, rate in enumerate(rates):
             for pipeline in _order(pipelines, repeat + i):
+                if rate > SKIP_ABOVE * failed.get(pipeline.name, rate):
+                    continue
                 step = bench.step(pipeline, rate, args.seconds)
                 steps.setdefault(rate, {}).setdefault(pipeline.name, []).append(step)
+                if not step.sustained:
+                    failed.setdefault(pipeline.name, rate)
     highest = _highest(bench, pipelines, steps, rates, args)
     return warmup, steps, highest
 
