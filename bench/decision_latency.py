@@ -913,7 +913,7 @@ def _print_tables(rows: list[dict[str, Any]], highest: dict[str, dict[str, Any]]
             _triple(ratio, ratios, "×"),
             cpus,
             sustained,
-            _cell(max(loads), digits=2),
+            _cell(max(loads) if loads else None, digits=2),
         ]
         print(f"| {row['rate']:g} | {' | '.join(cells)} |")
     print()
@@ -1027,6 +1027,21 @@ def _measure(
     for p, before in zip(pipelines, idle, strict=True):
         warmup[f"{p.name}_idle_cpu_percent"] = round(100 * (_cpu_s(*p.pids) - before) / IDLE_S, 1)
     steps: dict[float, dict[str, list[Step]]] = {}
+    _fixed_rates(bench, pipelines, rates, steps, args)
+    highest = _highest(bench, pipelines, steps, rates, args)
+    return warmup, steps, highest
+
+
+def _fixed_rates(
+    bench: Bench,
+    pipelines: list[Pipeline],
+    rates: list[float],
+    steps: dict[float, dict[str, list[Step]]],
+    args: argparse.Namespace,
+) -> None:
+    """``--repeats`` steps of each pipeline at each rate (added to ``steps``), the
+    pipelines alternating, each skipping the rates above ``SKIP_ABOVE`` times the first
+    it did not sustain."""
     failed: dict[str, float] = {}
     for repeat in range(args.repeats):
         for i, rate in enumerate(rates):
@@ -1037,8 +1052,6 @@ def _measure(
                 steps.setdefault(rate, {}).setdefault(pipeline.name, []).append(step)
                 if not step.sustained:
                     failed.setdefault(pipeline.name, rate)
-    highest = _highest(bench, pipelines, steps, rates, args)
-    return warmup, steps, highest
 
 
 def _measure_more(
@@ -1054,11 +1067,7 @@ def _measure_more(
     warm = bench.step(pipeline, WARMUP_RATE, WARMUP_S, WARMUP_DRAIN_S, WARMUP_DRAIN_S)
     if warm.missing:
         raise RuntimeError(f"{pipeline.name}: {warm.missing} warm-up events without an output")
-    for _ in range(args.repeats):
-        for rate in rates:
-            steps.setdefault(rate, {}).setdefault(pipeline.name, []).append(
-                bench.step(pipeline, rate, args.seconds)
-            )
+    _fixed_rates(bench, [pipeline], rates, steps, args)
     return warm, _highest(bench, [pipeline], steps, rates, args)[pipeline.name]
 
 
