@@ -35,7 +35,8 @@ workers commit every few seconds, so some lag is always left).
 
 After a warm-up step of each (not reported): at each rate of ``--rates``, ``--repeats``
 times, a step of the engine and one of the pass-through in turn (which goes first
-alternates); a pipeline skips the rates above twice the first it did not sustain.
+alternates); a pipeline skips the rates above 1,000/s and twice the first it did not
+sustain.
 Then each steps up from its last sustained rate of those, 1.5 times at a time, one
 step per rate, the two still alternating, until a step is not sustained, the next rate
 is one of ``--rates`` it did not sustain, the producer cannot keep the rate or
@@ -128,8 +129,10 @@ STEP_UP = 1.5
 HOLD_TRIES = 3
 """Rates held for ``--hold`` seconds, from the highest sustained one down."""
 SKIP_ABOVE = 2.0
-"""A pipeline skips the rates of ``--rates`` above this many times the first it did not
-sustain (its backlog would hold up the steps after for minutes)."""
+NEVER_SKIPPED = 1_000.0
+"""A pipeline skips the rates of ``--rates`` above both ``SKIP_ABOVE`` times the first it
+did not sustain and ``NEVER_SKIPPED`` (the rates the targets read are always measured):
+its backlog would hold up the steps after for minutes."""
 DRAIN_S = 120.0
 DRAIN_IDLE_S = 20.0
 WARMUP_RATE = 20.0
@@ -1040,13 +1043,13 @@ def _fixed_rates(
     args: argparse.Namespace,
 ) -> None:
     """``--repeats`` steps of each pipeline at each rate (added to ``steps``), the
-    pipelines alternating, each skipping the rates above ``SKIP_ABOVE`` times the first
-    it did not sustain."""
+    pipelines alternating, each skipping the rates above ``NEVER_SKIPPED`` and
+    ``SKIP_ABOVE`` times the first it did not sustain."""
     failed: dict[str, float] = {}
     for repeat in range(args.repeats):
         for i, rate in enumerate(rates):
             for pipeline in _order(pipelines, repeat + i):
-                if rate > SKIP_ABOVE * failed.get(pipeline.name, rate):
+                if rate > max(SKIP_ABOVE * failed.get(pipeline.name, rate), NEVER_SKIPPED):
                     continue
                 step = bench.step(pipeline, rate, args.seconds)
                 steps.setdefault(rate, {}).setdefault(pipeline.name, []).append(step)
