@@ -818,21 +818,15 @@ def _highest(
                 result["rate"] = rate
         turn += 1
     for pipeline in pipelines:
-        _hold(bench, pipeline, highest[pipeline.name], steps, args.hold)
+        _hold(bench, pipeline, highest[pipeline.name], args.hold)
     return highest
 
 
-def _hold(
-    bench: Bench,
-    pipeline: Pipeline,
-    result: dict[str, Any],
-    steps: dict[float, dict[str, list[Step]]],
-    seconds: float,
-) -> None:
+def _hold(bench: Bench, pipeline: Pipeline, result: dict[str, Any], seconds: float) -> None:
     """Hold the pipeline's highest sustained rate for ``seconds``, then lower rates (1.5
     times at a time) until one is sustained that long: ``result["held"]`` gets the rate
-    held (None if none was) and each try's rate, p99, largest lag and verdict. The
-    steps are not added to ``steps``' rates, which are those of ``--seconds``."""
+    held (None if none was) and each try's rate, p99, largest lag and verdict. These
+    steps stay out of the steps by rate, which are all of ``--seconds``."""
     rate = result["rate"]
     tries: list[dict[str, Any]] = []
     held = None
